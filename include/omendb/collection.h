@@ -1,0 +1,82 @@
+// A collection: records (string id, vector, metadata) searchable by vector similarity.
+//
+// Thread safety: every method may be called from any thread at any time. Writes are serialised
+// (one add runs at a time, using all of the database's threads); searches run concurrently with
+// each other and with a write, and see each record either fully or not at all.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "omendb/metadata.h"
+#include "omendb/options.h"
+#include "omendb/status.h"
+
+namespace omendb {
+
+class ThreadPool;
+
+// One search result.
+struct Hit {
+  std::string id;
+  float distance = 0;  // smaller is closer, whatever the metric
+  Metadata metadata;
+};
+
+// Results of a batch search: row i holds query i's hits, best first.
+struct BatchHits {
+  std::size_t queries = 0;
+  std::size_t k = 0;
+  std::vector<std::string> ids;  // queries * k; "" where fewer than k records exist
+  std::vector<float> distances;  // queries * k; +infinity where fewer than k records exist
+};
+
+// A batch of records to insert. All spans must outlive the call.
+struct RecordBatch {
+  std::span<const std::string_view> ids;  // non-empty, unique, at most kMaxIdBytes bytes each
+  std::span<const float> vectors;         // ids.size() rows of dim floats, row-major, finite
+  std::span<const Metadata> metadata;     // empty (no metadata) or one per id
+};
+
+class Collection {
+ public:
+  static constexpr std::size_t kMaxIdBytes = 1024;
+
+  // Use Database::create_collection; public for std::make_shared.
+  Collection(std::string name, const CollectionOptions& options, std::shared_ptr<ThreadPool> pool);
+  ~Collection();
+  Collection(const Collection&) = delete;
+  Collection& operator=(const Collection&) = delete;
+
+  const std::string& name() const noexcept;
+  const CollectionOptions& options() const noexcept;
+  // Number of records. Cost: one atomic load.
+  std::size_t size() const noexcept;
+
+  // Inserts a batch: all records or none. Fails (changing nothing) on a wrong vector length, a
+  // NaN or infinite value, an empty, over-long or duplicate id (within the batch or against
+  // stored records) or invalid metadata. Cost: O(n * ef_construction * log(size)) distance
+  // computations, spread over the database's threads.
+  Status add(const RecordBatch& batch);
+
+  // The k nearest records to `query` (dim floats), best first. Fewer than k only when the
+  // collection holds fewer. Cost: O(ef * log(size)) distances on the graph, O(size) if exact or
+  // when the collection is small enough that a scan is as fast.
+  Result<std::vector<Hit>> search(std::span<const float> query, const SearchOptions& options) const;
+
+  // search() for each of `queries` rows of dim floats, spread over the database's threads.
+  Result<BatchHits> search_batch(std::span<const float> queries, const SearchOptions& options) const;
+
+  // Makes every later call fail with kClosed. Waits for a running write to finish.
+  void close();
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace omendb

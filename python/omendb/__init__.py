@@ -1,0 +1,30 @@
+"""OmenDB: an embedded vector database. ``db = omendb.open(":memory:")`` to start."""
+
+from ._api import Collection, Database, open  # noqa: A004
+from ._core import Hit, simd_isa
+from ._errors import (
+    ClosedError,
+    DimensionError,
+    DuplicateIdError,
+    Error,
+    InvalidArgumentError,
+    NotFoundError,
+    NotSupportedError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "open",
+    "Database",
+    "Collection",
+    "Hit",
+    "simd_isa",
+    "Error",
+    "InvalidArgumentError",
+    "DimensionError",
+    "DuplicateIdError",
+    "NotFoundError",
+    "ClosedError",
+    "NotSupportedError",
+]

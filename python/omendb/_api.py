@@ -1,0 +1,226 @@
+"""The public Python API: thin wrappers over the C++ engine in omendb._core.
+
+These wrappers check argument types and shapes (so errors name the argument) and turn inputs into
+float32 C-contiguous NumPy arrays, which the engine reads without a copy. The engine does the rest,
+with the GIL released.
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+from typing import Any, Iterable, Optional, Sequence
+
+import numpy as np
+
+from . import _core
+from ._errors import ClosedError, DimensionError, InvalidArgumentError, NotFoundError
+
+IN_MEMORY = ":memory:"
+
+
+def open(path: str | os.PathLike = IN_MEMORY, *, threads: Optional[int] = None) -> "Database":  # noqa: A001
+    """Open a database. ``":memory:"`` keeps everything in RAM.
+
+    ``threads`` caps the threads used by batch inserts and batch searches (default: all cores).
+    On-disk paths raise ``omendb.NotSupportedError`` in this build.
+    """
+    threads = 0 if threads is None else _positive_int(threads, "threads")
+    return Database(_core.Database.open(os.fspath(path), threads), os.fspath(path))
+
+
+class Database:
+    """A set of named collections. Use ``omendb.open()`` to get one; close it, or use ``with``."""
+
+    def __init__(self, engine: "_core.Database", path: str) -> None:
+        self._engine = engine
+        self.path = path
+
+    def collection(
+        self,
+        name: str,
+        dim: Optional[int] = None,
+        metric: str = "l2",
+        m: int = 16,
+        ef_construction: int = 200,
+    ) -> "Collection":
+        """Get the collection ``name``, creating it when ``dim`` is given and it does not exist.
+
+        metric: ``"l2"`` (squared Euclidean), ``"cosine"`` (1 - cosine similarity; vectors are
+        normalised when stored) or ``"ip"`` (negative inner product). Smaller distance is closer.
+        m, ef_construction: graph degree and build-time candidate list (fixed at creation).
+        An existing collection must match ``dim`` and ``metric`` when they are given.
+        """
+        self._check_open()
+        if not isinstance(name, str):
+            raise InvalidArgumentError(f"collection name must be a str, got {type(name).__name__}")
+        if dim is None:
+            try:
+                return Collection(self._engine.get_collection(name))
+            except NotFoundError:
+                raise NotFoundError(f"no collection named {name!r}; pass dim= to create it") from None
+        if not isinstance(metric, str):
+            raise InvalidArgumentError(f"metric must be a str, got {type(metric).__name__}")
+        engine = self._engine.create_collection(
+            name,
+            _positive_int(dim, "dim"),
+            metric,
+            _positive_int(m, "m"),
+            _positive_int(ef_construction, "ef_construction"),
+        )
+        return Collection(engine)
+
+    def collections(self) -> list[str]:
+        """Names of all collections, sorted."""
+        self._check_open()
+        return self._engine.collection_names()
+
+    def drop_collection(self, name: str) -> None:
+        """Delete a collection; handles to it raise ``ClosedError`` afterwards."""
+        self._check_open()
+        self._engine.drop_collection(name)
+
+    def close(self) -> None:
+        """Close the database. Idempotent; later calls raise ``ClosedError``."""
+        self._engine.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._engine.closed
+
+    def _check_open(self) -> None:
+        if self._engine.closed:
+            raise ClosedError(f"database {self.path!r} is closed")
+
+    def __enter__(self) -> "Database":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<omendb.Database {self.path!r} ({state})>"
+
+
+class Collection:
+    """Records (string id, vector, metadata) searchable by vector similarity."""
+
+    def __init__(self, engine: "_core.Collection") -> None:
+        self._engine = engine
+
+    @property
+    def name(self) -> str:
+        return self._engine.name
+
+    @property
+    def dim(self) -> int:
+        return self._engine.dim
+
+    @property
+    def metric(self) -> str:
+        return self._engine.metric
+
+    def __len__(self) -> int:
+        return len(self._engine)
+
+    def add(
+        self,
+        ids: Sequence[str],
+        vectors: Any,
+        metadata: Optional[Sequence[Optional[dict]]] = None,
+    ) -> None:
+        """Insert records: all of them, or none when any is invalid.
+
+        ids: list of unique, non-empty str. vectors: array-like of shape (len(ids), dim).
+        metadata: None or one dict per id (values: None, bool, int, float, str, list of str).
+        Raises DuplicateIdError, DimensionError or InvalidArgumentError, changing nothing.
+        """
+        matrix = self._matrix(vectors, "vectors")
+        if isinstance(ids, (str, bytes)) or not isinstance(ids, Sequence):
+            ids = _as_list(ids, "ids")
+        if len(ids) != matrix.shape[0]:
+            raise InvalidArgumentError(
+                f"ids and vectors differ in length: {len(ids)} ids, {matrix.shape[0]} vectors"
+            )
+        if metadata is not None:
+            if isinstance(metadata, (str, bytes, dict)) or not isinstance(metadata, Sequence):
+                metadata = _as_list(metadata, "metadata")
+            metadata = [{} if entry is None else entry for entry in metadata]
+        self._engine.add(ids, matrix, metadata)
+
+    def search(self, vector: Any, k: int = 10, ef: Optional[int] = None, exact: bool = False) -> list:
+        """The k records nearest to ``vector``, best first, as hits with ``.id``, ``.distance``
+        and ``.metadata`` (a dict). Fewer than k only when the collection holds fewer.
+
+        ef: candidate list size of the graph search (default max(64, k)); larger is slower and
+        more accurate. exact=True scans every vector instead.
+        """
+        query = _as_float32(vector, "vector")
+        if query.ndim != 1:
+            raise DimensionError(f"vector must be 1-D of length {self.dim}, got shape {query.shape}")
+        if query.shape[0] != self.dim:
+            raise DimensionError(
+                f"vector has dimension {query.shape[0]}; collection {self.name!r} has dim={self.dim}"
+            )
+        return self._engine.search(query, _positive_int(k, "k"), _ef(ef), bool(exact))
+
+    def search_batch(
+        self, vectors: Any, k: int = 10, ef: Optional[int] = None, exact: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Search many queries at once, on all cores.
+
+        Returns (ids, distances): ``ids`` a NumPy str array of shape (n, k), ``distances`` float32
+        of shape (n, k), each row best first. Where the collection holds fewer than k records, rows
+        are padded with id "" and distance inf.
+        """
+        queries = self._matrix(vectors, "vectors")
+        code_points, distances = self._engine.search_batch(queries, _positive_int(k, "k"), _ef(ef), bool(exact))
+        width = code_points.shape[2]
+        ids = code_points.view(f"<U{width}").reshape(code_points.shape[0], code_points.shape[1])
+        return ids, distances
+
+    def _matrix(self, values: Any, what: str) -> np.ndarray:
+        matrix = _as_float32(values, what)
+        if matrix.ndim != 2:
+            raise DimensionError(f"{what} must be 2-D (n, {self.dim}), got shape {matrix.shape}")
+        if matrix.shape[1] != self.dim:
+            raise DimensionError(
+                f"{what} have dimension {matrix.shape[1]}; collection {self.name!r} has dim={self.dim}"
+            )
+        return matrix
+
+    def __repr__(self) -> str:
+        return f"<omendb.Collection {self.name!r} dim={self.dim} metric={self.metric} size={len(self)}>"
+
+
+def _as_float32(values: Any, what: str) -> np.ndarray:
+    """A float32 C-contiguous view of ``values``: no copy when it already is one."""
+    try:
+        array = np.asarray(values)
+    except (TypeError, ValueError) as error:  # ragged nested lists, ...
+        raise InvalidArgumentError(f"{what} must be a numeric array: {error}") from None
+    if array.dtype.kind not in "fiu":
+        raise InvalidArgumentError(f"{what} must hold numbers, got dtype {array.dtype}")
+    return np.ascontiguousarray(array, dtype=np.float32)
+
+
+def _positive_int(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InvalidArgumentError(f"{what} must be an int, got {type(value).__name__}")
+    if value < 1:
+        raise InvalidArgumentError(f"{what} must be at least 1, got {value}")
+    return int(value)
+
+
+def _ef(ef: Optional[int]) -> int:
+    return 0 if ef is None else _positive_int(ef, "ef")
+
+
+def _as_list(values: Iterable, what: str) -> list:
+    if isinstance(values, (str, bytes, dict)):
+        raise InvalidArgumentError(f"{what} must be a list, got {type(values).__name__}")
+    try:
+        return list(values)
+    except TypeError:
+        raise InvalidArgumentError(f"{what} must be a list, got {type(values).__name__}") from None

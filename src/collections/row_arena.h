@@ -1,0 +1,92 @@
+// Fixed-size rows in chunks that never move: growing adds a chunk, so a pointer to a row stays
+// valid for the arena's lifetime and readers may use rows while a writer grows the arena.
+#pragma once
+
+#include <array>
+#include <bit>
+#include <cassert>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <new>
+
+namespace omendb {
+
+class RowArena {
+ public:
+  // Rows of `row_bytes` bytes, each starting on a multiple of `alignment` (a power of two).
+  // Chunk c holds first_chunk_rows * 2^c rows, so c chunks hold first_chunk_rows * (2^c - 1).
+  explicit RowArena(std::size_t row_bytes, std::size_t alignment = 64,
+                    std::size_t first_chunk_rows = 1024)
+      : row_bytes_(row_bytes),
+        alignment_(alignment),
+        stride_((row_bytes + alignment - 1) / alignment * alignment),
+        first_chunk_shift_(std::bit_width(std::bit_ceil(first_chunk_rows)) - 1) {
+    assert(std::has_single_bit(alignment) && row_bytes > 0);
+  }
+
+  RowArena(const RowArena&) = delete;
+  RowArena& operator=(const RowArena&) = delete;
+
+  std::size_t row_bytes() const noexcept { return row_bytes_; }
+  // Distance in bytes between consecutive rows of one chunk.
+  std::size_t stride() const noexcept { return stride_; }
+  // Rows that exist now (allocated, zero-filled).
+  std::size_t capacity() const noexcept { return capacity_; }
+
+  // Makes rows [0, rows) exist, zero-filled. Never moves existing rows. Not safe to call from two
+  // threads at once; safe while other threads read rows below the previous capacity.
+  // Throws std::bad_alloc when memory runs out (the arena is unchanged then).
+  void reserve(std::size_t rows) {
+    while (capacity_ < rows) {
+      const std::size_t chunk = chunk_count_;
+      const std::size_t chunk_rows = std::size_t{1} << (first_chunk_shift_ + chunk);
+      const std::size_t bytes = chunk_rows * stride_;
+      void* memory = std::aligned_alloc(alignment_, bytes);
+      if (memory == nullptr) throw std::bad_alloc();
+      std::memset(memory, 0, bytes);
+      chunks_[chunk].reset(static_cast<std::byte*>(memory));
+      chunk_count_ = chunk + 1;
+      capacity_ += chunk_rows;
+    }
+  }
+
+  // Row `i`. Precondition: i < capacity(). Cost: a few integer instructions, no branch.
+  std::byte* row(std::size_t i) noexcept {
+    const std::size_t biased = (i >> first_chunk_shift_) + 1;  // chunk c covers biased in [2^c, 2^(c+1))
+    const std::size_t chunk = std::bit_width(biased) - 1;
+    const std::size_t first_row = ((std::size_t{1} << chunk) - 1) << first_chunk_shift_;
+    return chunks_[chunk].get() + (i - first_row) * stride_;
+  }
+  const std::byte* row(std::size_t i) const noexcept { return const_cast<RowArena*>(this)->row(i); }
+
+  // Row `i` viewed as an array of T. Precondition: alignment and row_bytes suit T.
+  template <class T>
+  T* row_as(std::size_t i) noexcept {
+    return reinterpret_cast<T*>(row(i));
+  }
+  template <class T>
+  const T* row_as(std::size_t i) const noexcept {
+    return reinterpret_cast<const T*>(row(i));
+  }
+
+  // Bytes allocated for rows (capacity * stride).
+  std::size_t allocated_bytes() const noexcept { return capacity_ * stride_; }
+
+ private:
+  struct FreeDeleter {
+    void operator()(std::byte* p) const noexcept { std::free(p); }
+  };
+  static constexpr std::size_t kMaxChunks = 48;
+
+  std::size_t row_bytes_;
+  std::size_t alignment_;
+  std::size_t stride_;
+  std::size_t first_chunk_shift_;
+  std::size_t chunk_count_ = 0;
+  std::size_t capacity_ = 0;
+  std::array<std::unique_ptr<std::byte[], FreeDeleter>, kMaxChunks> chunks_;
+};
+
+}  // namespace omendb

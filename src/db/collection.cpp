@@ -1,0 +1,208 @@
+// Collection: validates a batch whole before changing anything, then appends vectors, ids and
+// metadata and links the new slots into the graph. Searches translate slots back to ids under a
+// shared lock that a writer holds only while appending ids.
+#include "omendb/collection.h"
+
+#include <atomic>
+#include <cmath>
+#include <limits>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <unordered_set>
+
+#include "collections/id_map.h"
+#include "index/hnsw_index.h"
+#include "util/thread_pool.h"
+
+namespace omendb {
+namespace {
+
+Status closed_error(const std::string& name) {
+  return {StatusCode::kClosed, "collection '" + name + "' is closed"};
+}
+
+// Ok when every value is finite; otherwise names the first bad row and column.
+Status check_finite(std::span<const float> values, std::size_t dim, std::string_view what) {
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (!std::isfinite(values[i])) {
+      return Status::invalid_argument(std::string(what) + " row " + std::to_string(i / dim) +
+                                      " has a non-finite value (" + std::to_string(values[i]) +
+                                      ") at column " + std::to_string(i % dim));
+    }
+  }
+  return Status::ok();
+}
+
+Status check_rows(std::span<const float> values, std::size_t rows, std::size_t dim, std::string_view what) {
+  if (values.size() != rows * dim) {
+    return {StatusCode::kDimensionMismatch, std::string(what) + " must hold " + std::to_string(rows) +
+                                                " x " + std::to_string(dim) + " floats, got " +
+                                                std::to_string(values.size())};
+  }
+  return check_finite(values, dim, what);
+}
+
+HnswParams index_params(const CollectionOptions& options) {
+  HnswParams params;
+  params.m = options.m;
+  params.ef_construction = options.ef_construction;
+  params.seed = options.seed;
+  return params;
+}
+
+}  // namespace
+
+struct Collection::State {
+  State(std::string name_, const CollectionOptions& options_, std::shared_ptr<ThreadPool> pool_)
+      : name(std::move(name_)),
+        options(options_),
+        pool(std::move(pool_)),
+        index(options.metric, options.dim, index_params(options)) {}
+
+  Status check_batch(const RecordBatch& batch) const;
+  Status check_new_ids(std::span<const std::string_view> new_ids) const;
+
+  const std::string name;
+  const CollectionOptions options;
+  const std::shared_ptr<ThreadPool> pool;
+  HnswIndex index;
+  std::atomic<bool> closed{false};
+  std::mutex write_mutex;                   // one writer at a time
+  mutable std::shared_mutex records_mutex;  // guards ids and metadata
+  IdMap ids;
+  bool has_metadata = false;       // false until a record carries metadata: saves 24 B a record
+  std::vector<Metadata> metadata;  // by slot, once has_metadata
+};
+
+Collection::Collection(std::string name, const CollectionOptions& options, std::shared_ptr<ThreadPool> pool)
+    : state_(std::make_unique<State>(std::move(name), options, std::move(pool))) {}
+
+Collection::~Collection() = default;
+
+const std::string& Collection::name() const noexcept { return state_->name; }
+const CollectionOptions& Collection::options() const noexcept { return state_->options; }
+std::size_t Collection::size() const noexcept { return state_->index.size(); }
+
+Status Collection::State::check_batch(const RecordBatch& batch) const {
+  const std::size_t n = batch.ids.size();
+  if (n == 0) return Status::invalid_argument("add() needs at least one record, got an empty batch");
+  if (batch.vectors.size() % options.dim == 0 && batch.vectors.size() / options.dim != n) {
+    return Status::invalid_argument("ids and vectors differ in length: " + std::to_string(n) + " ids, " +
+                                    std::to_string(batch.vectors.size() / options.dim) + " vectors");
+  }
+  if (Status status = check_rows(batch.vectors, n, options.dim, "vectors"); !status.is_ok()) return status;
+  if (!batch.metadata.empty() && batch.metadata.size() != n) {
+    return Status::invalid_argument("metadata must be omitted or hold one entry per id: " +
+                                    std::to_string(n) + " ids, " + std::to_string(batch.metadata.size()) +
+                                    " metadata entries");
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::string_view id = batch.ids[i];
+    if (id.empty()) return Status::invalid_argument("ids[" + std::to_string(i) + "] is empty");
+    if (id.size() > kMaxIdBytes) {
+      return Status::invalid_argument("ids[" + std::to_string(i) + "] is " + std::to_string(id.size()) +
+                                      " bytes long; the limit is " + std::to_string(kMaxIdBytes));
+    }
+  }
+  return Status::ok();
+}
+
+Status Collection::State::check_new_ids(std::span<const std::string_view> new_ids) const {
+  std::unordered_set<std::string_view> seen;
+  seen.reserve(new_ids.size());
+  std::shared_lock lock(records_mutex);
+  for (const std::string_view id : new_ids) {
+    if (ids.find(id)) return {StatusCode::kDuplicateId, "id '" + std::string(id) + "' already exists"};
+    if (!seen.insert(id).second) {
+      return {StatusCode::kDuplicateId, "id '" + std::string(id) + "' appears more than once in the batch"};
+    }
+  }
+  return Status::ok();
+}
+
+Status Collection::add(const RecordBatch& batch) {
+  State& s = *state_;
+  if (s.closed.load()) return closed_error(s.name);
+  if (Status status = s.check_batch(batch); !status.is_ok()) return status;
+  Metadata empty;
+  std::vector<Metadata> metadata(batch.metadata.begin(), batch.metadata.end());
+  for (std::size_t i = 0; i < metadata.size(); ++i) {
+    if (Status status = normalize_metadata(metadata[i]); !status.is_ok()) {
+      return Status::invalid_argument("metadata[" + std::to_string(i) + "]: " + status.message());
+    }
+  }
+
+  std::lock_guard writer(s.write_mutex);
+  if (s.closed.load()) return closed_error(s.name);
+  if (Status status = s.check_new_ids(batch.ids); !status.is_ok()) return status;
+
+  const std::size_t first = s.index.size();
+  const std::size_t n = batch.ids.size();
+  s.index.write_rows(batch.vectors, n);
+  {
+    std::size_t id_bytes = 0;
+    for (const std::string_view id : batch.ids) id_bytes += id.size();
+    std::unique_lock lock(s.records_mutex);
+    s.ids.reserve(first + n, id_bytes);
+    for (const std::string_view id : batch.ids) s.ids.insert(id);
+    if (!metadata.empty() || s.has_metadata) {
+      s.metadata.resize(first);  // the slots before the first record with metadata have none
+      s.metadata.reserve(first + n);
+      for (std::size_t i = 0; i < n; ++i) s.metadata.push_back(metadata.empty() ? empty : std::move(metadata[i]));
+      s.has_metadata = true;
+    }
+    s.index.publish(first + n);
+  }
+  s.index.link(static_cast<std::uint32_t>(first), n, *s.pool);
+  return Status::ok();
+}
+
+Result<std::vector<Hit>> Collection::search(std::span<const float> query, const SearchOptions& options) const {
+  const State& s = *state_;
+  if (s.closed.load()) return closed_error(s.name);
+  if (Status status = options.validate(); !status.is_ok()) return status;
+  if (Status status = check_rows(query, 1, s.options.dim, "query"); !status.is_ok()) return status;
+
+  std::vector<Neighbor> neighbors;
+  s.index.search(query, options.k, options.effective_ef(), options.exact, neighbors);
+  std::vector<Hit> hits(neighbors.size());
+  std::shared_lock lock(s.records_mutex);
+  for (std::size_t i = 0; i < neighbors.size(); ++i) {
+    hits[i].id = s.ids.id(neighbors[i].slot);
+    hits[i].distance = neighbors[i].distance;
+    if (s.has_metadata) hits[i].metadata = s.metadata[neighbors[i].slot];
+  }
+  return hits;
+}
+
+Result<BatchHits> Collection::search_batch(std::span<const float> queries, const SearchOptions& options) const {
+  const State& s = *state_;
+  if (s.closed.load()) return closed_error(s.name);
+  if (Status status = options.validate(); !status.is_ok()) return status;
+  const std::size_t count = queries.size() / s.options.dim;
+  if (Status status = check_rows(queries, count, s.options.dim, "queries"); !status.is_ok()) return status;
+
+  std::vector<std::vector<Neighbor>> neighbors;
+  s.index.search_batch(queries, count, options.k, options.effective_ef(), options.exact, *s.pool, neighbors);
+  BatchHits hits;
+  hits.queries = count;
+  hits.k = options.k;
+  hits.ids.resize(count * options.k);
+  hits.distances.assign(count * options.k, std::numeric_limits<float>::infinity());
+  std::shared_lock lock(s.records_mutex);
+  for (std::size_t q = 0; q < count; ++q) {
+    for (std::size_t i = 0; i < neighbors[q].size(); ++i) {
+      hits.ids[q * options.k + i] = s.ids.id(neighbors[q][i].slot);
+      hits.distances[q * options.k + i] = neighbors[q][i].distance;
+    }
+  }
+  return hits;
+}
+
+void Collection::close() {
+  state_->closed.store(true);
+  std::lock_guard writer(state_->write_mutex);  // returns once a running add has finished
+}
+
+}  // namespace omendb

@@ -1,0 +1,88 @@
+// The neighbour lists of an HNSW graph.
+//
+// Level 0: one fixed-stride record per node, [count, 2m ids] as uint32, in a RowArena (132 bytes
+// at m=16). Upper levels: nodes above level 0 (about 1 in m) get one block [level, then per level
+// (count, m ids)] from a bump pool; every node has an 8-byte pointer to its block (null at level 0).
+//
+// Concurrency: readers copy lists without locks. Every list word is accessed atomically (plain
+// moves on x86): a writer stores the ids, then the count with release; a reader loads the count
+// with acquire, then the ids. A reader racing a writer may see a list mid-update, but every id it
+// sees is a node that was linked. Writers of one node's lists hold lock(node); a thread never
+// holds two node locks at once. Locks are 65,536 striped spin locks: no memory per node.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <vector>
+
+#include "collections/row_arena.h"
+#include "index/spin_lock.h"
+
+namespace omendb {
+
+class HnswGraph {
+ public:
+  static constexpr int kMaxLevel = 30;
+
+  explicit HnswGraph(std::uint32_t m);
+  ~HnswGraph();
+  HnswGraph(const HnswGraph&) = delete;
+  HnswGraph& operator=(const HnswGraph&) = delete;
+
+  std::uint32_t m() const noexcept { return m_; }
+  // Most neighbours a node keeps at `level`: 2m at level 0, m above.
+  std::uint32_t max_degree(int level) const noexcept { return level == 0 ? 2 * m_ : m_; }
+
+  std::size_t capacity() const noexcept { return level0_.capacity(); }
+  // Makes room for nodes [0, nodes). Writer only; safe while readers use existing nodes.
+  void reserve(std::size_t nodes);
+
+  // Gives `node` empty lists on levels 0..level. Precondition: node < capacity(), not yet linked
+  // from any list, level in [0, kMaxLevel]. Allocates only when level > 0.
+  void init_node(std::uint32_t node, int level);
+
+  // Highest level `node` has lists on. Lock-free.
+  int level(std::uint32_t node) const noexcept;
+
+  // Copies node's neighbours on `level` into `out` (room for max_degree(level)) and returns how
+  // many. Lock-free. Precondition: level <= level(node).
+  std::uint32_t copy_neighbors(std::uint32_t node, int level, std::uint32_t* out) const noexcept;
+
+  // Replaces node's neighbours on `level`. Precondition: the caller holds lock(node) (or no other
+  // thread writes), ids.size() <= max_degree(level).
+  void set_neighbors(std::uint32_t node, int level, std::span<const std::uint32_t> ids) noexcept;
+
+  // The lock guarding writes to node's lists.
+  SpinLock& lock(std::uint32_t node) noexcept;
+
+  // Address of node's level-0 list, for prefetching.
+  const void* level0_address(std::uint32_t node) const noexcept { return level0_.row(node); }
+
+  // Bytes allocated for lists, pointers and locks.
+  std::size_t memory_bytes() const noexcept;
+
+ private:
+  std::uint32_t* list(std::uint32_t node, int level) noexcept;
+  const std::uint32_t* list(std::uint32_t node, int level) const noexcept;
+  std::uint32_t* upper_block(std::uint32_t node) const noexcept;
+  std::uint32_t* allocate_upper_block(std::size_t words);
+
+  static constexpr std::size_t kLockCount = 1 << 16;
+  static constexpr std::size_t kPoolChunkWords = 1 << 16;
+
+  std::uint32_t m_;
+  RowArena level0_;     // per node: count, then 2m ids
+  RowArena upper_ptr_;  // per node: std::uint32_t* to its upper block, or null
+  std::unique_ptr<std::array<SpinLock, kLockCount>> locks_;
+
+  std::mutex pool_mutex_;  // guards the bump pool below
+  std::vector<std::unique_ptr<std::uint32_t[]>> pool_chunks_;
+  std::size_t pool_used_ = kPoolChunkWords;  // words used in the last chunk
+  std::size_t pool_words_ = 0;
+};
+
+}  // namespace omendb

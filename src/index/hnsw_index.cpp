@@ -1,0 +1,64 @@
+#include "index/hnsw_index.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "util/thread_pool.h"
+
+namespace omendb {
+
+HnswIndex::HnswIndex(Metric metric, std::size_t dim, const HnswParams& params)
+    : space_(metric, dim),
+      params_(params),
+      level_multiplier_(1.0 / std::log(std::max<double>(params.m, 2))),
+      vectors_(dim),
+      graph_(params.m) {}
+
+HnswIndex::~HnswIndex() = default;
+
+void HnswIndex::write_rows(std::span<const float> rows, std::size_t count) {
+  const std::size_t first = size_.load(std::memory_order_relaxed);
+  const std::size_t dim = space_.dim();
+  vectors_.reserve(first + count);
+  graph_.reserve(first + count);
+  for (std::size_t i = 0; i < count; ++i) {
+    space_.prepare(rows.data() + i * dim, vectors_.mutable_row(static_cast<std::uint32_t>(first + i)));
+  }
+}
+
+void HnswIndex::publish(std::size_t new_size) noexcept { size_.store(new_size, std::memory_order_release); }
+
+void HnswIndex::link(std::uint32_t first, std::size_t count, ThreadPool& pool) {
+  if (count == 0) return;
+  const auto limit = static_cast<std::uint32_t>(size());
+  std::size_t start = 0;
+  // The first node of an empty graph becomes its entry point; the rest can then go in parallel.
+  if (load_entry().level < 0) {
+    WorkspaceLease ws(workspaces_);
+    insert(first, limit, *ws);
+    start = 1;
+  }
+  std::vector<std::unique_ptr<Workspace>> per_thread(pool.size());
+  for (auto& ws : per_thread) ws = workspaces_.acquire();
+  // Small blocks keep both threads busy to the end; inserts cost ~100 us each, far above the
+  // cost of handing out a block.
+  pool.parallel_for(count - start, 8, [&](std::size_t thread, std::size_t i) {
+    insert(static_cast<std::uint32_t>(first + start + i), limit, *per_thread[thread]);
+  });
+  for (auto& ws : per_thread) workspaces_.release(std::move(ws));
+}
+
+HnswIndex::Entry HnswIndex::load_entry() const noexcept {
+  const std::uint64_t packed = entry_.load(std::memory_order_acquire);
+  return {static_cast<std::uint32_t>(packed), static_cast<int>(packed >> 32) - 1};
+}
+
+void HnswIndex::store_entry(Entry entry) noexcept {
+  entry_.store((static_cast<std::uint64_t>(entry.level + 1) << 32) | entry.slot, std::memory_order_release);
+}
+
+std::size_t HnswIndex::memory_bytes() const noexcept {
+  return vectors_.allocated_bytes() + graph_.memory_bytes();
+}
+
+}  // namespace omendb

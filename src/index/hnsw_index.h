@@ -1,0 +1,111 @@
+// A hierarchical navigable small world graph (Malkov & Yashunin) over a VectorStore, with the
+// neighbour-selection heuristic, parallel batch insertion and best-first search. Collections
+// small enough that a scan is as fast are searched exactly.
+//
+// Slots: the index holds slots [0, size()). A writer first writes rows with write_rows(), makes
+// them visible with publish() (exact search sees them from then on) and then link()s them into
+// the graph (graph search reaches them from then on).
+//
+// Thread safety: one writer at a time (write_rows, publish, link); any number of concurrent
+// searches, also while the writer runs. A search sees the slots published when it started.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <vector>
+
+#include "collections/top_k.h"
+#include "index/hnsw_graph.h"
+#include "index/space.h"
+#include "index/vector_store.h"
+#include "index/workspace.h"
+
+namespace omendb {
+
+class ThreadPool;
+
+struct HnswParams {
+  std::uint32_t m = 16;                  // links per node above level 0; 2m at level 0
+  std::uint32_t ef_construction = 200;   // candidate list size while inserting
+  std::uint64_t seed = 42;               // seeds each node's level (a function of seed and slot)
+  std::size_t exact_search_below = 2048;  // searches of fewer slots scan them all instead
+};
+
+class HnswIndex {
+ public:
+  HnswIndex(Metric metric, std::size_t dim, const HnswParams& params);
+  ~HnswIndex();
+
+  const Space& space() const noexcept { return space_; }
+  const HnswParams& params() const noexcept { return params_; }
+  // Slots visible to searches. Cost: one atomic load.
+  std::size_t size() const noexcept { return size_.load(std::memory_order_acquire); }
+
+  // Writes `count` rows of dim floats to slots [size(), size() + count), prepared for the metric.
+  // They stay invisible until publish(). Writer only. Throws std::bad_alloc (index unchanged).
+  void write_rows(std::span<const float> rows, std::size_t count);
+  // Makes slots [0, new_size) visible to searches. Writer only; new_size covers written rows only.
+  void publish(std::size_t new_size) noexcept;
+  // Links slots [first, first + count) into the graph, spread over `pool`. Writer only; the slots
+  // must be published. Cost: O(count * ef_construction * log(size)) distance computations.
+  void link(std::uint32_t first, std::size_t count, ThreadPool& pool);
+
+  // The k nearest published slots to `query` (dim floats, not yet prepared), best first, in `out`.
+  // Graph search with candidate list `ef` (>= k), or an exact scan when `exact` or when fewer than
+  // params().exact_search_below slots are visible. Allocation-free once warm.
+  void search(std::span<const float> query, std::size_t k, std::size_t ef, bool exact,
+              std::vector<Neighbor>& out) const;
+
+  // search() for `count` queries (rows of dim floats) spread over `pool`; out[i] gets query i's hits.
+  void search_batch(std::span<const float> queries, std::size_t count, std::size_t k, std::size_t ef,
+                    bool exact, ThreadPool& pool, std::vector<std::vector<Neighbor>>& out) const;
+
+  // The stored (prepared) row of a slot. Precondition: slot < size().
+  const float* row(std::uint32_t slot) const noexcept { return vectors_.row(slot); }
+
+  // Bytes allocated for vectors and graph.
+  std::size_t memory_bytes() const noexcept;
+
+ private:
+  struct Entry {
+    std::uint32_t slot;
+    int level;  // -1 when the graph is empty
+  };
+
+  // --- hnsw_search.cpp
+  void search_prepared(const float* query, std::size_t k, std::size_t ef, bool exact,
+                       Workspace& ws, std::vector<Neighbor>& out) const;
+  Neighbor greedy_descend(const float* query, Neighbor start, int from_level, int to_level,
+                          std::uint32_t limit, Workspace& ws) const;
+  void search_level(const float* query, Neighbor start, int level, std::size_t ef,
+                    std::uint32_t limit, Workspace& ws) const;
+  void exact_scan(const float* query, std::size_t k, std::uint32_t limit, TopK& results) const;
+
+  // --- hnsw_insert.cpp
+  void insert(std::uint32_t slot, std::uint32_t limit, Workspace& ws);
+  int random_level(std::uint32_t slot) const noexcept;
+  void select_neighbors(std::span<const Neighbor> sorted_candidates, std::size_t max_count,
+                        std::vector<Neighbor>& selected) const;
+  void connect(std::uint32_t slot, int level, std::span<const Neighbor> selected, Workspace& ws);
+  void add_link(std::uint32_t from, std::uint32_t to, float distance, int level, Workspace& ws);
+  void write_list(std::uint32_t node, int level, std::span<const Neighbor> neighbors, Workspace& ws);
+
+  Entry load_entry() const noexcept;
+  void store_entry(Entry entry) noexcept;
+
+  Space space_;
+  HnswParams params_;
+  double level_multiplier_;  // 1 / ln(m)
+  VectorStore vectors_;
+  HnswGraph graph_;
+  std::atomic<std::size_t> size_{0};
+  std::atomic<std::uint64_t> entry_{0};  // (level + 1) << 32 | slot; 0 = empty graph
+  std::mutex top_level_mutex_;           // held by an insert that raises the top level
+  mutable WorkspacePool workspaces_;
+};
+
+}  // namespace omendb

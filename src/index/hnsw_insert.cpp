@@ -1,0 +1,143 @@
+// Write path of the HNSW index: inserting one node, choosing its neighbours with the heuristic,
+// and linking it both ways.
+#include <algorithm>
+#include <cmath>
+#include <mutex>
+
+#include "index/hnsw_index.h"
+
+namespace omendb {
+namespace {
+
+// splitmix64: a well-mixed 64-bit hash, so each slot's level is a fixed function of seed and slot.
+std::uint64_t mix(std::uint64_t x) noexcept {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+}  // namespace
+
+int HnswIndex::random_level(std::uint32_t slot) const noexcept {
+  // Uniform in (0, 1]: 53 random bits, never zero.
+  const double uniform = static_cast<double>((mix(params_.seed ^ mix(slot)) >> 11) + 1) * 0x1.0p-53;
+  const double level = -std::log(uniform) * level_multiplier_;
+  return static_cast<int>(std::min<double>(level, HnswGraph::kMaxLevel));
+}
+
+// The heuristic of the HNSW paper (algorithm 4, without extending candidates): walk the candidates
+// nearest first and keep one only if it is closer to the base node than to every node kept so
+// far. This keeps links pointing in diverse directions, which is what makes the graph navigable
+// on clustered data. Distances to the base come with the candidates and are not recomputed.
+void HnswIndex::select_neighbors(std::span<const Neighbor> sorted_candidates, std::size_t max_count,
+                                 std::vector<Neighbor>& selected) const {
+  selected.clear();
+  for (const Neighbor& candidate : sorted_candidates) {
+    if (selected.size() >= max_count) break;
+    const float* row = vectors_.row(candidate.slot);
+    bool diverse = true;
+    for (const Neighbor& kept : selected) {
+      if (space_.distance(row, vectors_.row(kept.slot)) < candidate.distance) {
+        diverse = false;
+        break;
+      }
+    }
+    if (diverse) selected.push_back(candidate);
+  }
+}
+
+// Adds `to` (at `distance` from `from`) to from's list on `level`; a full list is pruned back to
+// its maximum with the heuristic.
+void HnswIndex::add_link(std::uint32_t from, std::uint32_t to, float distance, int level, Workspace& ws) {
+  const std::uint32_t max_degree = graph_.max_degree(level);
+  std::lock_guard guard(graph_.lock(from));
+  const std::uint32_t count = graph_.copy_neighbors(from, level, ws.links.data());
+  if (std::find(ws.links.data(), ws.links.data() + count, to) != ws.links.data() + count) return;
+  if (count < max_degree) {
+    ws.links[count] = to;
+    graph_.set_neighbors(from, level, {ws.links.data(), count + 1});
+    return;
+  }
+  const float* from_row = vectors_.row(from);
+  ws.pruned.clear();
+  ws.pruned.push_back({distance, to});
+  for (std::uint32_t i = 0; i < count; ++i) {
+    ws.pruned.push_back({space_.distance(from_row, vectors_.row(ws.links[i])), ws.links[i]});
+  }
+  std::sort(ws.pruned.begin(), ws.pruned.end());
+  select_neighbors(ws.pruned, max_degree, ws.kept);
+  write_list(from, level, ws.kept, ws);
+}
+
+void HnswIndex::write_list(std::uint32_t node, int level, std::span<const Neighbor> neighbors,
+                           Workspace& ws) {
+  ws.ids.clear();
+  for (const Neighbor& neighbor : neighbors) ws.ids.push_back(neighbor.slot);
+  graph_.set_neighbors(node, level, ws.ids);
+}
+
+// Gives `slot` its chosen neighbours on `level` and links each of them back to it. Other inserts
+// may already have linked themselves to `slot` here; their links are kept (pruned if too many).
+void HnswIndex::connect(std::uint32_t slot, int level, std::span<const Neighbor> selected, Workspace& ws) {
+  {
+    std::lock_guard guard(graph_.lock(slot));
+    const std::uint32_t existing = graph_.copy_neighbors(slot, level, ws.links.data());
+    ws.ids.assign(ws.links.data(), ws.links.data() + existing);
+    for (const Neighbor& neighbor : selected) {
+      if (std::find(ws.ids.begin(), ws.ids.end(), neighbor.slot) == ws.ids.end()) {
+        ws.ids.push_back(neighbor.slot);
+      }
+    }
+    if (ws.ids.size() > graph_.max_degree(level)) {
+      const float* row = vectors_.row(slot);
+      ws.pruned.clear();
+      for (std::uint32_t id : ws.ids) ws.pruned.push_back({space_.distance(row, vectors_.row(id)), id});
+      std::sort(ws.pruned.begin(), ws.pruned.end());
+      select_neighbors(ws.pruned, graph_.max_degree(level), ws.kept);
+      write_list(slot, level, ws.kept, ws);
+    } else {
+      graph_.set_neighbors(slot, level, ws.ids);
+    }
+  }
+  for (const Neighbor& neighbor : selected) add_link(neighbor.slot, slot, neighbor.distance, level, ws);
+}
+
+void HnswIndex::insert(std::uint32_t slot, std::uint32_t limit, Workspace& ws) {
+  ws.prepare(graph_.max_degree(0) + 1, space_.dim());
+  const int level = random_level(slot);
+  graph_.init_node(slot, level);
+
+  // An insert that raises the top level holds this lock throughout, so the entry point moves to a
+  // fully linked node and never to one mid-insert.
+  std::unique_lock top_level(top_level_mutex_, std::defer_lock);
+  Entry entry = load_entry();
+  if (level > entry.level) {
+    top_level.lock();
+    entry = load_entry();
+    if (level <= entry.level) top_level.unlock();
+  }
+  if (entry.level < 0) {
+    store_entry({slot, level});
+    return;
+  }
+
+  const float* row = vectors_.row(slot);
+  Neighbor nearest{space_.distance(row, vectors_.row(entry.slot)), entry.slot};
+  nearest = greedy_descend(row, nearest, entry.level, level, limit, ws);
+  for (int l = std::min(level, entry.level); l >= 0; --l) {
+    search_level(row, nearest, l, params_.ef_construction, limit, ws);
+    const std::span<const Neighbor> found = ws.results.sort();
+    ws.sorted.clear();
+    for (const Neighbor& neighbor : found) {
+      if (neighbor.slot != slot) ws.sorted.push_back(neighbor);
+    }
+    if (ws.sorted.empty()) continue;
+    nearest = ws.sorted.front();
+    select_neighbors(ws.sorted, params_.m, ws.selected);
+    connect(slot, l, ws.selected, ws);
+  }
+  if (level > entry.level) store_entry({slot, level});
+}
+
+}  // namespace omendb

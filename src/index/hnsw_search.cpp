@@ -1,0 +1,139 @@
+// Read path of the HNSW index: greedy descent through the upper levels, best-first search of a
+// level, and the query entry points.
+#include <algorithm>
+#include <functional>
+
+#include "index/flat_search.h"
+#include "index/hnsw_index.h"
+#include "util/thread_pool.h"
+
+namespace omendb {
+namespace {
+
+// Min-heap order for the frontier: the nearest node is expanded first.
+bool farther(const Neighbor& a, const Neighbor& b) noexcept { return b < a; }
+
+void prefetch(const void* address) noexcept { __builtin_prefetch(address, 0, 3); }
+
+// Starts loading a row into cache: its first two cache lines, after which the hardware
+// prefetcher follows the rest of the row.
+void prefetch_row(const float* row) noexcept {
+  prefetch(row);
+  prefetch(reinterpret_cast<const char*>(row) + 64);
+}
+
+}  // namespace
+
+Neighbor HnswIndex::greedy_descend(const float* query, Neighbor start, int from_level, int to_level,
+                                   std::uint32_t limit, Workspace& ws) const {
+  Neighbor current = start;
+  for (int level = from_level; level > to_level; --level) {
+    for (bool improved = true; improved;) {
+      improved = false;
+      const std::uint32_t count = graph_.copy_neighbors(current.slot, level, ws.links.data());
+      for (std::uint32_t i = 0; i < count; ++i) {
+        const std::uint32_t slot = ws.links[i];
+        if (slot >= limit) continue;
+        const float distance = space_.distance(query, vectors_.row(slot));
+        if (distance < current.distance) {
+          current = {distance, slot};
+          improved = true;
+        }
+      }
+    }
+  }
+  return current;
+}
+
+void HnswIndex::search_level(const float* query, Neighbor start, int level, std::size_t ef,
+                             std::uint32_t limit, Workspace& ws) const {
+  ws.visited.clear(limit);
+  ws.results.reset(ef);
+  ws.frontier.clear();
+  ws.visited.insert(start.slot);
+  ws.results.push(start);
+  ws.frontier.push_back(start);
+
+  while (!ws.frontier.empty()) {
+    const Neighbor nearest = ws.frontier.front();
+    if (nearest.distance > ws.results.threshold()) break;  // nothing left can improve the results
+    std::pop_heap(ws.frontier.begin(), ws.frontier.end(), farther);
+    ws.frontier.pop_back();
+
+    // Gather the unvisited neighbours first and start loading their rows, then compute distances
+    // while the loads are in flight.
+    const std::uint32_t count = graph_.copy_neighbors(nearest.slot, level, ws.links.data());
+    std::uint32_t fresh = 0;
+    for (std::uint32_t i = 0; i < count; ++i) {
+      const std::uint32_t slot = ws.links[i];
+      if (slot < limit && ws.visited.insert(slot)) {
+        prefetch_row(vectors_.row(slot));
+        ws.unvisited[fresh++] = slot;
+      }
+    }
+    for (std::uint32_t i = 0; i < fresh; ++i) {
+      const std::uint32_t slot = ws.unvisited[i];
+      if (i + 1 < fresh) prefetch(graph_.level0_address(ws.unvisited[i + 1]));
+      const float distance = space_.distance(query, vectors_.row(slot));
+      if (distance < ws.results.threshold()) {
+        ws.results.push({distance, slot});
+        ws.frontier.push_back({distance, slot});
+        std::push_heap(ws.frontier.begin(), ws.frontier.end(), farther);
+      }
+    }
+  }
+}
+
+void HnswIndex::search_prepared(const float* query, std::size_t k, std::size_t ef, bool exact,
+                                Workspace& ws, std::vector<Neighbor>& out) const {
+  out.clear();
+  const auto limit = static_cast<std::uint32_t>(size());
+  const Entry entry = load_entry();
+  if (limit == 0 || k == 0) return;
+  if (exact || limit < params_.exact_search_below || entry.level < 0) {
+    ws.results.reset(k);
+    flat_search(space_, vectors_, query, limit, ws.results);
+  } else {
+    ws.prepare(graph_.max_degree(0), space_.dim());
+    const Neighbor start{space_.distance(query, vectors_.row(entry.slot)), entry.slot};
+    const Neighbor nearest = greedy_descend(query, start, entry.level, 0, limit, ws);
+    search_level(query, nearest, 0, std::max(ef, k), limit, ws);
+    while (ws.results.size() > k) ws.results.pop_worst();
+    // A walk that found fewer than k (slots published but not yet linked by a running insert)
+    // falls back to the scan, so k hits come back whenever k slots are visible.
+    if (ws.results.size() < k) {
+      ws.results.reset(k);
+      flat_search(space_, vectors_, query, limit, ws.results);
+    }
+  }
+  const std::span<const Neighbor> sorted = ws.results.sort();
+  out.assign(sorted.begin(), sorted.end());
+}
+
+void HnswIndex::search(std::span<const float> query, std::size_t k, std::size_t ef, bool exact,
+                       std::vector<Neighbor>& out) const {
+  WorkspaceLease ws(workspaces_);
+  (*ws).prepare(graph_.max_degree(0), space_.dim());
+  space_.prepare(query.data(), (*ws).query.data());
+  search_prepared((*ws).query.data(), k, ef, exact, *ws, out);
+}
+
+void HnswIndex::search_batch(std::span<const float> queries, std::size_t count, std::size_t k,
+                             std::size_t ef, bool exact, ThreadPool& pool,
+                             std::vector<std::vector<Neighbor>>& out) const {
+  out.resize(count);
+  std::vector<std::unique_ptr<Workspace>> per_thread(pool.size());
+  for (auto& ws : per_thread) {
+    ws = workspaces_.acquire();
+    ws->prepare(graph_.max_degree(0), space_.dim());
+  }
+  const std::size_t dim = space_.dim();
+  pool.parallel_for(count, 16, [&](std::size_t thread, std::size_t i) {
+    Workspace& ws = *per_thread[thread];
+    space_.prepare(queries.data() + i * dim, ws.query.data());
+    search_prepared(ws.query.data(), k, ef, exact, ws, out[i]);
+  });
+  for (auto& ws : per_thread) workspaces_.release(std::move(ws));
+}
+
+}  // namespace omendb

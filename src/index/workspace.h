@@ -1,0 +1,75 @@
+// Scratch memory of one search or insert: reused across calls so the hot paths never allocate once
+// warm.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "collections/top_k.h"
+#include "collections/visited_set.h"
+
+namespace omendb {
+
+struct Workspace {
+  VisitedSet visited;
+  TopK results;                    // the ef nearest found so far
+  std::vector<Neighbor> frontier;  // min-heap of found nodes still to expand
+  std::vector<std::uint32_t> links;      // a copied neighbour list
+  std::vector<std::uint32_t> unvisited;  // the not yet visited part of it
+  std::vector<Neighbor> sorted;          // results, nearest first
+  std::vector<Neighbor> selected;        // neighbours chosen by the heuristic
+  std::vector<Neighbor> pruned;          // a full list plus a new link, nearest first
+  std::vector<Neighbor> kept;            // what the heuristic keeps of `pruned`
+  std::vector<std::uint32_t> ids;        // a list being written
+  std::vector<float> query;              // a prepared copy of the query
+
+  // Sizes the buffers for lists of up to `max_degree` ids and queries of `dim` floats.
+  void prepare(std::size_t max_degree, std::size_t dim) {
+    if (links.size() < max_degree) {
+      links.resize(max_degree);
+      unvisited.resize(max_degree);
+    }
+    if (query.size() < dim) query.resize(dim);
+  }
+};
+
+// Hands out workspaces to concurrent callers; each is returned on release and reused.
+class WorkspacePool {
+ public:
+  // A workspace for the caller's exclusive use until release(). Cost: a mutex; allocates only when
+  // more threads than ever before hold one at once.
+  std::unique_ptr<Workspace> acquire() {
+    std::lock_guard guard(mutex_);
+    if (free_.empty()) return std::make_unique<Workspace>();
+    std::unique_ptr<Workspace> ws = std::move(free_.back());
+    free_.pop_back();
+    return ws;
+  }
+  void release(std::unique_ptr<Workspace> ws) {
+    std::lock_guard guard(mutex_);
+    free_.push_back(std::move(ws));
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<Workspace>> free_;
+};
+
+// Returns a workspace to its pool at scope exit.
+class WorkspaceLease {
+ public:
+  explicit WorkspaceLease(WorkspacePool& pool) : pool_(pool), ws_(pool.acquire()) {}
+  ~WorkspaceLease() { pool_.release(std::move(ws_)); }
+  WorkspaceLease(const WorkspaceLease&) = delete;
+  WorkspaceLease& operator=(const WorkspaceLease&) = delete;
+  Workspace& operator*() noexcept { return *ws_; }
+
+ private:
+  WorkspacePool& pool_;
+  std::unique_ptr<Workspace> ws_;
+};
+
+}  // namespace omendb

@@ -1,0 +1,158 @@
+#include "python/convert.h"
+
+#include <nanobind/stl/string.h>
+
+#include <climits>
+
+namespace omendb::python {
+namespace {
+
+const char* exception_name(StatusCode code) {
+  switch (code) {
+    case StatusCode::kInvalidArgument:
+      return "InvalidArgumentError";
+    case StatusCode::kDimensionMismatch:
+      return "DimensionError";
+    case StatusCode::kDuplicateId:
+      return "DuplicateIdError";
+    case StatusCode::kNotFound:
+      return "NotFoundError";
+    case StatusCode::kClosed:
+      return "ClosedError";
+    case StatusCode::kNotSupported:
+      return "NotSupportedError";
+    case StatusCode::kOk:
+      break;
+  }
+  return "Error";
+}
+
+std::string python_type_name(nb::handle value) { return nb::cast<std::string>(nb::type_name(value.type())); }
+
+[[noreturn]] void invalid(std::string message) { throw StatusError{Status::invalid_argument(std::move(message))}; }
+
+Value to_value(nb::handle value, const std::string& where) {
+  if (value.is_none()) return std::monostate{};
+  if (nb::isinstance<nb::bool_>(value)) return nb::cast<bool>(value);
+  if (nb::isinstance<nb::int_>(value)) {
+    int overflow = 0;
+    const long long number = PyLong_AsLongLongAndOverflow(value.ptr(), &overflow);
+    if (overflow != 0) invalid(where + " is an int outside the signed 64-bit range");
+    return static_cast<std::int64_t>(number);
+  }
+  if (nb::isinstance<nb::float_>(value)) return nb::cast<double>(value);
+  if (nb::isinstance<nb::str>(value)) return nb::cast<std::string>(value);
+  if (nb::isinstance<nb::list>(value) || nb::isinstance<nb::tuple>(value)) {
+    std::vector<std::string> strings;
+    std::size_t i = 0;
+    for (nb::handle item : value) {
+      if (!nb::isinstance<nb::str>(item)) {
+        invalid(where + "[" + std::to_string(i) + "] must be a str (lists may hold only strings), got " +
+                python_type_name(item));
+      }
+      strings.push_back(nb::cast<std::string>(item));
+      ++i;
+    }
+    return strings;
+  }
+  invalid(where + " has unsupported type " + python_type_name(value) +
+          "; expected None, bool, int, float, str or a list of str");
+}
+
+}  // namespace
+
+void throw_if_failed(const Status& status) {
+  if (!status.is_ok()) throw StatusError{status};
+}
+
+void register_status_translator() {
+  nb::register_exception_translator([](const std::exception_ptr& pointer, void*) {
+    try {
+      std::rethrow_exception(pointer);
+    } catch (const StatusError& error) {
+      nb::object errors = nb::module_::import_("omendb._errors");
+      nb::object type = errors.attr(exception_name(error.status.code()));
+      PyErr_SetString(type.ptr(), error.status.message().c_str());
+    }
+  });
+}
+
+std::vector<std::string> to_ids(nb::handle ids) {
+  if (nb::isinstance<nb::str>(ids) || !PySequence_Check(ids.ptr())) {
+    invalid("ids must be a list of str, got " + python_type_name(ids));
+  }
+  std::vector<std::string> result;
+  result.reserve(nb::len(ids));
+  std::size_t i = 0;
+  for (nb::handle id : ids) {
+    if (!nb::isinstance<nb::str>(id)) {
+      invalid("ids[" + std::to_string(i) + "] must be a str, got " + python_type_name(id));
+    }
+    Py_ssize_t size = 0;
+    const char* utf8 = PyUnicode_AsUTF8AndSize(id.ptr(), &size);
+    if (utf8 == nullptr) {
+      PyErr_Clear();
+      invalid("ids[" + std::to_string(i) + "] is not valid Unicode (lone surrogate)");
+    }
+    result.emplace_back(utf8, static_cast<std::size_t>(size));
+    ++i;
+  }
+  return result;
+}
+
+Metadata to_metadata(nb::handle dict, const std::string& where) {
+  if (!nb::isinstance<nb::dict>(dict)) invalid(where + " must be a dict, got " + python_type_name(dict));
+  Metadata fields;
+  for (auto [key, value] : nb::borrow<nb::dict>(dict)) {
+    if (!nb::isinstance<nb::str>(key)) invalid(where + " has a key of type " + python_type_name(key) + "; keys must be str");
+    std::string name = nb::cast<std::string>(key);
+    Value converted = to_value(value, where + "['" + name + "']");
+    fields.push_back({std::move(name), std::move(converted)});
+  }
+  return fields;
+}
+
+nb::dict to_dict(const Metadata& metadata) {
+  nb::dict dict;
+  for (const Field& field : metadata) {
+    nb::object value = std::visit(
+        [](const auto& v) -> nb::object {
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, std::monostate>) {
+            return nb::none();
+          } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+            nb::list list;
+            for (const std::string& s : v) list.append(nb::str(s.data(), s.size()));
+            return list;
+          } else if constexpr (std::is_same_v<T, std::string>) {
+            return nb::str(v.data(), v.size());
+          } else {
+            return nb::cast(v);
+          }
+        },
+        field.value);
+    dict[nb::str(field.key.data(), field.key.size())] = value;
+  }
+  return dict;
+}
+
+std::size_t utf8_length(std::string_view utf8) noexcept {
+  std::size_t length = 0;
+  for (unsigned char c : utf8) length += (c & 0xC0) != 0x80;  // count every byte but continuations
+  return length;
+}
+
+void append_utf32(std::string_view utf8, std::size_t width, std::vector<std::uint32_t>& out) {
+  std::size_t written = 0;
+  for (std::size_t i = 0; i < utf8.size(); ++written) {
+    const auto lead = static_cast<unsigned char>(utf8[i]);
+    const std::size_t extra = lead < 0x80 ? 0 : lead < 0xE0 ? 1 : lead < 0xF0 ? 2 : 3;
+    std::uint32_t code = extra == 0 ? lead : lead & (0x3F >> extra);
+    for (std::size_t j = 1; j <= extra; ++j) code = (code << 6) | (static_cast<unsigned char>(utf8[i + j]) & 0x3F);
+    out.push_back(code);
+    i += extra + 1;
+  }
+  out.insert(out.end(), width - written, 0);
+}
+
+}  // namespace omendb::python

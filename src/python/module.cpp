@@ -1,0 +1,179 @@
+// omendb._core: the C++ engine as a Python module. NumPy float32 arrays come in without a copy,
+// results go out as NumPy arrays, and the GIL is released while the engine works. The public
+// Python API (python/omendb) wraps these classes.
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+#include <nanobind/stl/shared_ptr.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/unique_ptr.h>
+#include <nanobind/stl/vector.h>
+
+#include "omendb/database.h"
+#include "python/convert.h"
+#include "simd/distance.h"
+
+namespace nb = nanobind;
+using namespace nb::literals;
+
+namespace omendb::python {
+namespace {
+
+using FloatMatrix = nb::ndarray<const float, nb::ndim<2>, nb::c_contig, nb::device::cpu>;
+using FloatVector = nb::ndarray<const float, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+
+// One search result as Python sees it; fields are built once, with the GIL held.
+struct PyHit {
+  nb::str id;
+  float distance;
+  nb::dict metadata;
+};
+
+// A NumPy array that owns `values` (moved to the heap and freed with the array).
+template <class T>
+nb::ndarray<nb::numpy, T> owning_array(std::vector<T>&& values, std::initializer_list<std::size_t> shape) {
+  auto* owned = new std::vector<T>(std::move(values));
+  nb::capsule owner(owned, [](void* p) noexcept { delete static_cast<std::vector<T>*>(p); });
+  return nb::ndarray<nb::numpy, T>(owned->data(), shape, owner);
+}
+
+void add(Collection& collection, nb::handle ids_object, FloatMatrix vectors, nb::handle metadata_object) {
+  const std::vector<std::string> ids = to_ids(ids_object);
+  std::vector<Metadata> metadata;
+  if (!metadata_object.is_none()) {
+    if (nb::isinstance<nb::str>(metadata_object) || !PySequence_Check(metadata_object.ptr())) {
+      throw StatusError{Status::invalid_argument("metadata must be None or a list of dicts, got " +
+                                                 nb::cast<std::string>(nb::type_name(metadata_object.type())))};
+    }
+    std::size_t i = 0;
+    for (nb::handle item : metadata_object) {
+      metadata.push_back(to_metadata(item, "metadata[" + std::to_string(i++) + "]"));
+    }
+  }
+  std::vector<std::string_view> id_views(ids.begin(), ids.end());
+  RecordBatch batch;
+  batch.ids = id_views;
+  batch.vectors = {vectors.data(), vectors.size()};
+  batch.metadata = metadata;
+  Status status;
+  {
+    nb::gil_scoped_release release;
+    status = collection.add(batch);
+  }
+  throw_if_failed(status);
+}
+
+SearchOptions search_options(std::size_t k, std::size_t ef, bool exact) {
+  SearchOptions options;
+  options.k = k;
+  options.ef = ef;
+  options.exact = exact;
+  return options;
+}
+
+nb::list search(const Collection& collection, FloatVector query, std::size_t k, std::size_t ef, bool exact) {
+  Result<std::vector<Hit>> hits = Status::invalid_argument("unreachable");
+  {
+    nb::gil_scoped_release release;
+    hits = collection.search({query.data(), query.size()}, search_options(k, ef, exact));
+  }
+  throw_if_failed(hits.status());
+  nb::list result;
+  for (const Hit& hit : hits.value()) {
+    result.append(PyHit{nb::str(hit.id.data(), hit.id.size()), hit.distance, to_dict(hit.metadata)});
+  }
+  return result;
+}
+
+// Returns (ids as a uint32 array of shape (n, k, width) holding UTF-32 code points, distances as a
+// float32 array of shape (n, k)). The Python side views the first as a NumPy str array.
+nb::tuple search_batch(const Collection& collection, FloatMatrix queries, std::size_t k, std::size_t ef,
+                       bool exact) {
+  Result<BatchHits> hits = Status::invalid_argument("unreachable");
+  std::vector<std::uint32_t> code_points;
+  std::size_t width = 1;
+  {
+    nb::gil_scoped_release release;
+    hits = collection.search_batch({queries.data(), queries.size()}, search_options(k, ef, exact));
+    if (hits.is_ok()) {
+      for (const std::string& id : hits.value().ids) width = std::max(width, utf8_length(id));
+      code_points.reserve(hits.value().ids.size() * width);
+      for (const std::string& id : hits.value().ids) append_utf32(id, width, code_points);
+    }
+  }
+  throw_if_failed(hits.status());
+  BatchHits& batch = hits.value();
+  return nb::make_tuple(owning_array(std::move(code_points), {batch.queries, batch.k, width}),
+                        owning_array(std::move(batch.distances), {batch.queries, batch.k}));
+}
+
+template <class T>
+T value_or_throw(Result<T>&& result) {
+  throw_if_failed(result.status());
+  return std::move(result).value();
+}
+
+}  // namespace
+}  // namespace omendb::python
+
+using namespace omendb;          // NOLINT: the module body below names many engine types
+using namespace omendb::python;  // NOLINT
+
+NB_MODULE(_core, m) {
+  m.doc() = "OmenDB engine (C++). Use the omendb package, not this module.";
+  register_status_translator();
+
+  m.def("simd_isa", [] { return std::string(simd::isa_name(simd::best_kernels().isa)); },
+        "The instruction set of the distance kernels in use: scalar, avx2 or avx512.");
+
+  nb::class_<PyHit>(m, "Hit", "One search result: id, distance (smaller is closer) and metadata.")
+      .def_ro("id", &PyHit::id)
+      .def_ro("distance", &PyHit::distance)
+      .def_ro("metadata", &PyHit::metadata)
+      .def("__repr__", [](const PyHit& hit) {
+        return nb::str("Hit(id={!r}, distance={}, metadata={!r})").format(hit.id, hit.distance, hit.metadata);
+      });
+
+  nb::class_<Collection>(m, "Collection")
+      .def_prop_ro("name", &Collection::name)
+      .def_prop_ro("dim", [](const Collection& c) { return c.options().dim; })
+      .def_prop_ro("metric", [](const Collection& c) { return std::string(metric_name(c.options().metric)); })
+      .def_prop_ro("m", [](const Collection& c) { return c.options().m; })
+      .def_prop_ro("ef_construction", [](const Collection& c) { return c.options().ef_construction; })
+      .def("__len__", &Collection::size)
+      .def("add", &add, "ids"_a, "vectors"_a, "metadata"_a.none())
+      .def("search", &search, "query"_a, "k"_a, "ef"_a, "exact"_a)
+      .def("search_batch", &search_batch, "queries"_a, "k"_a, "ef"_a, "exact"_a);
+
+  nb::class_<Database>(m, "Database")
+      .def_static(
+          "open",
+          [](const std::string& path, std::size_t threads) {
+            DatabaseOptions options;
+            options.threads = threads;
+            return value_or_throw(Database::open(path, options));
+          },
+          "path"_a, "threads"_a)
+      .def(
+          "create_collection",
+          [](Database& db, const std::string& name, std::size_t dim, const std::string& metric,
+             std::uint32_t m, std::uint32_t ef_construction) {
+            CollectionOptions options;
+            options.dim = dim;
+            const std::optional<Metric> parsed = parse_metric(metric);
+            if (!parsed) {
+              throw StatusError{Status::invalid_argument("metric must be 'l2', 'cosine' or 'ip', got '" + metric + "'")};
+            }
+            options.metric = *parsed;
+            options.m = m;
+            options.ef_construction = ef_construction;
+            return value_or_throw(db.create_collection(name, options));
+          },
+          "name"_a, "dim"_a, "metric"_a, "m"_a, "ef_construction"_a)
+      .def("get_collection", [](const Database& db, const std::string& name) {
+        return value_or_throw(db.get_collection(name));
+      })
+      .def("collection_names", [](const Database& db) { return value_or_throw(db.collection_names()); })
+      .def("drop_collection", [](Database& db, const std::string& name) { throw_if_failed(db.drop_collection(name)); })
+      .def("close", &Database::close)
+      .def_prop_ro("closed", &Database::closed);
+}
