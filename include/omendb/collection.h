@@ -37,7 +37,7 @@ struct BatchHits {
 
 // A batch of records to insert. All spans must outlive the call.
 struct RecordBatch {
-  std::span<const std::string_view> ids;  // non-empty, unique, at most kMaxIdBytes bytes each
+  std::span<const std::string_view> ids;  // unique, 1 to kMaxIdBytes bytes each, no NUL
   std::span<const float> vectors;         // ids.size() rows of dim floats, row-major, finite
   std::span<const Metadata> metadata;     // empty (no metadata) or one per id
 };
@@ -56,6 +56,8 @@ class Collection {
   const CollectionOptions& options() const noexcept;
   // Number of records. Cost: one atomic load.
   std::size_t size() const noexcept;
+  // True once close() was called (directly, or by dropping the collection or closing the database).
+  bool closed() const noexcept;
 
   // Inserts a batch: all records or none. Fails (changing nothing) on a wrong vector length, a
   // NaN or infinite value, an empty, over-long or duplicate id (within the batch or against

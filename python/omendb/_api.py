@@ -40,31 +40,43 @@ class Database:
         self,
         name: str,
         dim: Optional[int] = None,
-        metric: str = "l2",
+        metric: Optional[str] = None,
         m: int = 16,
         ef_construction: int = 200,
     ) -> "Collection":
         """Get the collection ``name``, creating it when ``dim`` is given and it does not exist.
 
-        metric: ``"l2"`` (squared Euclidean), ``"cosine"`` (1 - cosine similarity; vectors are
-        normalised when stored) or ``"ip"`` (negative inner product). Smaller distance is closer.
-        m, ef_construction: graph degree and build-time candidate list (fixed at creation).
-        An existing collection must match ``dim`` and ``metric`` when they are given.
+        metric: ``"l2"`` (squared Euclidean; the default for a new collection), ``"cosine"``
+        (1 - cosine similarity; vectors are normalised when stored) or ``"ip"`` (negative inner
+        product). Smaller distance is closer.
+        m, ef_construction: graph degree and build-time candidate list, fixed at creation (an
+        existing collection keeps its own). An existing collection must match ``dim`` and
+        ``metric`` where they are given, else InvalidArgumentError.
         """
         self._check_open()
-        if not isinstance(name, str):
-            raise InvalidArgumentError(f"collection name must be a str, got {type(name).__name__}")
-        if dim is None:
-            try:
-                return Collection(self._engine.get_collection(name))
-            except NotFoundError:
-                raise NotFoundError(f"no collection named {name!r}; pass dim= to create it") from None
-        if not isinstance(metric, str):
+        _check_name(name)
+        if metric is not None and not isinstance(metric, str):
             raise InvalidArgumentError(f"metric must be a str, got {type(metric).__name__}")
+        try:
+            existing = Collection(self._engine.get_collection(name))
+        except NotFoundError:
+            existing = None
+        if existing is not None:
+            if dim is not None and _positive_int(dim, "dim") != existing.dim:
+                raise InvalidArgumentError(
+                    f"collection {name!r} exists with dim={existing.dim}, not dim={dim}"
+                )
+            if metric is not None and metric != existing.metric:
+                raise InvalidArgumentError(
+                    f"collection {name!r} exists with metric={existing.metric!r}, not {metric!r}"
+                )
+            return existing
+        if dim is None:
+            raise NotFoundError(f"no collection named {name!r}; pass dim= to create it")
         engine = self._engine.create_collection(
             name,
             _positive_int(dim, "dim"),
-            metric,
+            "l2" if metric is None else metric,
             _positive_int(m, "m"),
             _positive_int(ef_construction, "ef_construction"),
         )
@@ -78,6 +90,7 @@ class Database:
     def drop_collection(self, name: str) -> None:
         """Delete a collection; handles to it raise ``ClosedError`` afterwards."""
         self._check_open()
+        _check_name(name)
         self._engine.drop_collection(name)
 
     def close(self) -> None:
@@ -122,6 +135,8 @@ class Collection:
         return self._engine.metric
 
     def __len__(self) -> int:
+        if self._engine.closed:
+            raise ClosedError(f"collection {self.name!r} is closed")
         return len(self._engine)
 
     def add(
@@ -136,9 +151,11 @@ class Collection:
         metadata: None or one dict per id (values: None, bool, int, float, str, list of str).
         Raises DuplicateIdError, DimensionError or InvalidArgumentError, changing nothing.
         """
-        matrix = self._matrix(vectors, "vectors")
         if isinstance(ids, (str, bytes)) or not isinstance(ids, Sequence):
             ids = _as_list(ids, "ids")
+        if len(ids) == 0:
+            raise InvalidArgumentError("add() needs at least one record, got an empty batch")
+        matrix = self._matrix(vectors, "vectors")
         if len(ids) != matrix.shape[0]:
             raise InvalidArgumentError(
                 f"ids and vectors differ in length: {len(ids)} ids, {matrix.shape[0]} vectors"
@@ -146,6 +163,11 @@ class Collection:
         if metadata is not None:
             if isinstance(metadata, (str, bytes, dict)) or not isinstance(metadata, Sequence):
                 metadata = _as_list(metadata, "metadata")
+            if len(metadata) != len(ids):
+                raise InvalidArgumentError(
+                    f"metadata must be omitted or hold one entry per id: {len(ids)} ids, "
+                    f"{len(metadata)} metadata entries"
+                )
             metadata = [{} if entry is None else entry for entry in metadata]
         self._engine.add(ids, matrix, metadata)
 
@@ -202,7 +224,29 @@ def _as_float32(values: Any, what: str) -> np.ndarray:
         raise InvalidArgumentError(f"{what} must be a numeric array: {error}") from None
     if array.dtype.kind not in "fiu":
         raise InvalidArgumentError(f"{what} must hold numbers, got dtype {array.dtype}")
-    return np.ascontiguousarray(array, dtype=np.float32)
+    if array.dtype == np.float32:
+        return np.ascontiguousarray(array)
+    with np.errstate(over="ignore"):
+        converted = np.ascontiguousarray(array, dtype=np.float32)
+    if array.dtype.kind == "f":
+        overflowed = np.isfinite(array) & ~np.isfinite(converted)
+        if overflowed.any():
+            position = np.argwhere(overflowed)[0]
+            where = f"row {position[0]} " if array.ndim == 2 else ""
+            raise InvalidArgumentError(
+                f"{what} {where}has a value outside the float32 range (magnitude above 3.4e38) "
+                f"at index {position[-1]}"
+            )
+    return converted
+
+
+def _check_name(name: Any) -> None:
+    if not isinstance(name, str):
+        raise InvalidArgumentError(f"collection name must be a str, got {type(name).__name__}")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidArgumentError(f"collection name {name!r} is not valid Unicode") from None
 
 
 def _positive_int(value: Any, what: str) -> int:

@@ -22,13 +22,17 @@ Status closed_error(const std::string& name) {
   return {StatusCode::kClosed, "collection '" + name + "' is closed"};
 }
 
-// Ok when every value is finite; otherwise names the first bad row and column.
-Status check_finite(std::span<const float> values, std::size_t dim, std::string_view what) {
+// Ok when every value is finite; otherwise names the first bad value. `what` names the argument;
+// rows are numbered only when it holds more than one vector.
+Status check_finite(std::span<const float> values, std::size_t dim, bool single_row, std::string_view what) {
   for (std::size_t i = 0; i < values.size(); ++i) {
     if (!std::isfinite(values[i])) {
-      return Status::invalid_argument(std::string(what) + " row " + std::to_string(i / dim) +
-                                      " has a non-finite value (" + std::to_string(values[i]) +
-                                      ") at column " + std::to_string(i % dim));
+      const std::string value = " has a non-finite value (" + std::to_string(values[i]) + ")";
+      if (single_row) {
+        return Status::invalid_argument(std::string(what) + value + " at index " + std::to_string(i));
+      }
+      return Status::invalid_argument(std::string(what) + " row " + std::to_string(i / dim) + value +
+                                      " at column " + std::to_string(i % dim));
     }
   }
   return Status::ok();
@@ -40,7 +44,7 @@ Status check_rows(std::span<const float> values, std::size_t rows, std::size_t d
                                                 " x " + std::to_string(dim) + " floats, got " +
                                                 std::to_string(values.size())};
   }
-  return check_finite(values, dim, what);
+  return check_finite(values, dim, rows == 1 && what == "query vector", what);
 }
 
 HnswParams index_params(const CollectionOptions& options) {
@@ -83,6 +87,7 @@ Collection::~Collection() = default;
 const std::string& Collection::name() const noexcept { return state_->name; }
 const CollectionOptions& Collection::options() const noexcept { return state_->options; }
 std::size_t Collection::size() const noexcept { return state_->index.size(); }
+bool Collection::closed() const noexcept { return state_->closed.load(); }
 
 Status Collection::State::check_batch(const RecordBatch& batch) const {
   const std::size_t n = batch.ids.size();
@@ -100,6 +105,9 @@ Status Collection::State::check_batch(const RecordBatch& batch) const {
   for (std::size_t i = 0; i < n; ++i) {
     const std::string_view id = batch.ids[i];
     if (id.empty()) return Status::invalid_argument("ids[" + std::to_string(i) + "] is empty");
+    if (id.find('\0') != std::string_view::npos) {
+      return Status::invalid_argument("ids[" + std::to_string(i) + "] contains a NUL character");
+    }
     if (id.size() > kMaxIdBytes) {
       return Status::invalid_argument("ids[" + std::to_string(i) + "] is " + std::to_string(id.size()) +
                                       " bytes long; the limit is " + std::to_string(kMaxIdBytes));
@@ -162,7 +170,7 @@ Result<std::vector<Hit>> Collection::search(std::span<const float> query, const 
   const State& s = *state_;
   if (s.closed.load()) return closed_error(s.name);
   if (Status status = options.validate(); !status.is_ok()) return status;
-  if (Status status = check_rows(query, 1, s.options.dim, "query"); !status.is_ok()) return status;
+  if (Status status = check_rows(query, 1, s.options.dim, "query vector"); !status.is_ok()) return status;
 
   std::vector<Neighbor> neighbors;
   s.index.search(query, options.k, options.effective_ef(), options.exact, neighbors);
@@ -181,7 +189,7 @@ Result<BatchHits> Collection::search_batch(std::span<const float> queries, const
   if (s.closed.load()) return closed_error(s.name);
   if (Status status = options.validate(); !status.is_ok()) return status;
   const std::size_t count = queries.size() / s.options.dim;
-  if (Status status = check_rows(queries, count, s.options.dim, "queries"); !status.is_ok()) return status;
+  if (Status status = check_rows(queries, count, s.options.dim, "vectors"); !status.is_ok()) return status;
 
   std::vector<std::vector<Neighbor>> neighbors;
   s.index.search_batch(queries, count, options.k, options.effective_ef(), options.exact, *s.pool, neighbors);

@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "collections/top_k.h"
@@ -69,6 +70,14 @@ class HnswIndex {
 
   // Bytes allocated for vectors and graph.
   std::size_t memory_bytes() const noexcept;
+
+  // The graph, read-only (for invariant checks and, later, persistence).
+  const HnswGraph& graph() const noexcept { return graph_; }
+  // The node every graph search starts from and its level; level -1 when the graph is empty.
+  std::pair<std::uint32_t, int> entry_point() const noexcept {
+    const Entry entry = load_entry();
+    return {entry.slot, entry.level};
+  }
 
  private:
   struct Entry {

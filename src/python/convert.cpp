@@ -31,6 +31,17 @@ std::string python_type_name(nb::handle value) { return nb::cast<std::string>(nb
 
 [[noreturn]] void invalid(std::string message) { throw StatusError{Status::invalid_argument(std::move(message))}; }
 
+// The UTF-8 bytes of a str; InvalidArgument (naming `where`) when it holds a lone surrogate.
+std::string utf8_of(nb::handle str, const std::string& where) {
+  Py_ssize_t size = 0;
+  const char* utf8 = PyUnicode_AsUTF8AndSize(str.ptr(), &size);
+  if (utf8 == nullptr) {
+    PyErr_Clear();
+    invalid(where + " is not valid Unicode (it holds a lone surrogate)");
+  }
+  return {utf8, static_cast<std::size_t>(size)};
+}
+
 Value to_value(nb::handle value, const std::string& where) {
   if (value.is_none()) return std::monostate{};
   if (nb::isinstance<nb::bool_>(value)) return nb::cast<bool>(value);
@@ -41,7 +52,7 @@ Value to_value(nb::handle value, const std::string& where) {
     return static_cast<std::int64_t>(number);
   }
   if (nb::isinstance<nb::float_>(value)) return nb::cast<double>(value);
-  if (nb::isinstance<nb::str>(value)) return nb::cast<std::string>(value);
+  if (nb::isinstance<nb::str>(value)) return utf8_of(value, where);
   if (nb::isinstance<nb::list>(value) || nb::isinstance<nb::tuple>(value)) {
     std::vector<std::string> strings;
     std::size_t i = 0;
@@ -50,7 +61,7 @@ Value to_value(nb::handle value, const std::string& where) {
         invalid(where + "[" + std::to_string(i) + "] must be a str (lists may hold only strings), got " +
                 python_type_name(item));
       }
-      strings.push_back(nb::cast<std::string>(item));
+      strings.push_back(utf8_of(item, where + "[" + std::to_string(i) + "]"));
       ++i;
     }
     return strings;
@@ -72,7 +83,10 @@ void register_status_translator() {
     } catch (const StatusError& error) {
       nb::object errors = nb::module_::import_("omendb._errors");
       nb::object type = errors.attr(exception_name(error.status.code()));
-      PyErr_SetString(type.ptr(), error.status.message().c_str());
+      // The whole message, NUL characters included (PyErr_SetString would stop at the first).
+      const std::string& message = error.status.message();
+      nb::object text = nb::steal(PyUnicode_DecodeUTF8(message.data(), static_cast<Py_ssize_t>(message.size()), "replace"));
+      PyErr_SetObject(type.ptr(), text.ptr());
     }
   });
 }
@@ -88,13 +102,7 @@ std::vector<std::string> to_ids(nb::handle ids) {
     if (!nb::isinstance<nb::str>(id)) {
       invalid("ids[" + std::to_string(i) + "] must be a str, got " + python_type_name(id));
     }
-    Py_ssize_t size = 0;
-    const char* utf8 = PyUnicode_AsUTF8AndSize(id.ptr(), &size);
-    if (utf8 == nullptr) {
-      PyErr_Clear();
-      invalid("ids[" + std::to_string(i) + "] is not valid Unicode (lone surrogate)");
-    }
-    result.emplace_back(utf8, static_cast<std::size_t>(size));
+    result.push_back(utf8_of(id, "ids[" + std::to_string(i) + "]"));
     ++i;
   }
   return result;
@@ -105,7 +113,7 @@ Metadata to_metadata(nb::handle dict, const std::string& where) {
   Metadata fields;
   for (auto [key, value] : nb::borrow<nb::dict>(dict)) {
     if (!nb::isinstance<nb::str>(key)) invalid(where + " has a key of type " + python_type_name(key) + "; keys must be str");
-    std::string name = nb::cast<std::string>(key);
+    std::string name = utf8_of(key, where + " key");
     Value converted = to_value(value, where + "['" + name + "']");
     fields.push_back({std::move(name), std::move(converted)});
   }

@@ -140,6 +140,7 @@ NB_MODULE(_core, m) {
       .def_prop_ro("m", [](const Collection& c) { return c.options().m; })
       .def_prop_ro("ef_construction", [](const Collection& c) { return c.options().ef_construction; })
       .def("__len__", &Collection::size)
+      .def_prop_ro("closed", &Collection::closed)
       .def("add", &add, "ids"_a, "vectors"_a, "metadata"_a.none())
       .def("search", &search, "query"_a, "k"_a, "ef"_a, "exact"_a)
       .def("search_batch", &search_batch, "queries"_a, "k"_a, "ef"_a, "exact"_a);

@@ -6,7 +6,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
-#include <memory>
 #include <thread>
 #include <vector>
 
@@ -41,6 +40,7 @@ void expect_each_index_once(ThreadPool& pool, std::size_t count, std::size_t gra
     }
     if (running[thread].fetch_add(1) != 0) thread_shared = true;
     visits[i].fetch_add(1, std::memory_order_relaxed);
+    std::this_thread::yield();  // widens the window in which a shared `thread` would show
     running[thread].fetch_sub(1);
   });
   EXPECT_FALSE(thread_out_of_range);
@@ -65,8 +65,8 @@ TEST(ThreadPoolTest, VisitsEveryIndexExactlyOnce) {
     ThreadPool pool(threads);
     for (std::size_t count : {0u, 1u, 2u, 7u, 63u, 64u, 65u, 1000u, 10'007u}) {
       for (std::size_t grain : {0u, 1u, 3u, 64u, 1000u, 100'000u}) {
-        SCOPED_TRACE(testing::Message() << threads << " threads, count " << count << ", grain "
-                                        << grain);
+        SCOPED_TRACE(testing::Message()
+                     << threads << " threads, count " << count << ", grain " << grain);
         expect_each_index_once(pool, count, grain);
       }
     }
@@ -141,7 +141,7 @@ TEST(ThreadPoolTest, ConcurrentCallerRunsInlineWhileThePoolIsBusy) {
       }
     });
   });
-  ASSERT_TRUE(wait_for([&] { return first_started.load(); }));
+  const bool first_started_in_time = wait_for([&] { return first_started.load(); });
   std::vector<int> second_visits(500, 0);  // plain ints: only this thread may touch them
   bool second_off_thread_or_not_zero = false;
   const std::thread::id second_caller = std::this_thread::get_id();
@@ -153,9 +153,11 @@ TEST(ThreadPoolTest, ConcurrentCallerRunsInlineWhileThePoolIsBusy) {
   });
   second_done = true;
   first_caller.join();
+  EXPECT_TRUE(first_started_in_time);
   EXPECT_FALSE(first_timed_out);
   EXPECT_FALSE(second_off_thread_or_not_zero);
-  EXPECT_TRUE(std::all_of(second_visits.begin(), second_visits.end(), [](int v) { return v == 1; }));
+  EXPECT_TRUE(
+      std::all_of(second_visits.begin(), second_visits.end(), [](int v) { return v == 1; }));
   for (std::size_t i = 0; i < first_visits.size(); ++i) ASSERT_EQ(first_visits[i].load(), 1);
 }
 
@@ -193,9 +195,12 @@ TEST(ThreadPoolTest, DestructionJoinsWorkers) {
       used.parallel_for(1000, 10, [&](std::size_t, std::size_t) { ++calls; });
       EXPECT_EQ(calls.load(), 1000);
     }
-    auto owned = std::make_unique<ThreadPool>(3);
-    for (int loop = 0; loop < 5; ++loop) owned->parallel_for(64, 1, [](std::size_t, std::size_t) {});
-    owned.reset();
+    {
+      ThreadPool reused(3);
+      for (int loop = 0; loop < 5; ++loop) {
+        reused.parallel_for(64, 1, [](std::size_t, std::size_t) {});
+      }
+    }
   }
 }
 

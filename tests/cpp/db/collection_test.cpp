@@ -1,0 +1,184 @@
+// Collection: batches are all-or-nothing, bad input is refused with the right code and changes
+// nothing, hits carry ids and metadata, and searches run safely beside a writer.
+#include "omendb/collection.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <thread>
+
+#include "omendb/database.h"
+#include "support/test_data.h"
+
+namespace omendb {
+namespace {
+
+class CollectionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto opened = Database::open(":memory:", DatabaseOptions{2});
+    ASSERT_TRUE(opened.is_ok());
+    db = std::move(opened).value();
+    CollectionOptions options;
+    options.dim = 3;
+    auto created = db->create_collection("docs", options);
+    ASSERT_TRUE(created.is_ok());
+    docs = created.value();
+  }
+
+  Status add(std::vector<std::string_view> ids, std::vector<float> vectors, std::vector<Metadata> metadata = {}) {
+    RecordBatch batch;
+    batch.ids = ids;
+    batch.vectors = vectors;
+    batch.metadata = metadata;
+    return docs->add(batch);
+  }
+
+  std::vector<std::string> nearest_ids(std::vector<float> query, std::size_t k) {
+    SearchOptions options;
+    options.k = k;
+    auto hits = docs->search(query, options);
+    EXPECT_TRUE(hits.is_ok()) << hits.status().message();
+    std::vector<std::string> ids;
+    for (const Hit& hit : hits.value()) ids.push_back(hit.id);
+    return ids;
+  }
+
+  std::unique_ptr<Database> db;
+  std::shared_ptr<Collection> docs;
+};
+
+TEST_F(CollectionTest, AddThenSearchReturnsIdsDistancesAndMetadata) {
+  Metadata tagged = {{"year", std::int64_t{2024}}, {"tag", std::string("news")}};
+  ASSERT_TRUE(add({"a", "b"}, {1, 0, 0, 0, 1, 0}, {tagged, {}}).is_ok());
+  EXPECT_EQ(docs->size(), 2u);
+  SearchOptions options;
+  options.k = 5;
+  auto hits = docs->search(std::vector<float>{1, 0, 0}, options);
+  ASSERT_TRUE(hits.is_ok());
+  ASSERT_EQ(hits.value().size(), 2u);
+  EXPECT_EQ(hits.value()[0].id, "a");
+  EXPECT_EQ(hits.value()[0].distance, 0.0f);
+  ASSERT_TRUE(normalize_metadata(tagged).is_ok());
+  EXPECT_EQ(hits.value()[0].metadata, tagged);
+  EXPECT_EQ(hits.value()[1].id, "b");
+  EXPECT_FLOAT_EQ(hits.value()[1].distance, 2.0f);
+  EXPECT_TRUE(hits.value()[1].metadata.empty());
+}
+
+TEST_F(CollectionTest, MetadataOfEarlierRecordsStaysEmptyWhenLaterOnesCarrySome) {
+  ASSERT_TRUE(add({"plain"}, {0, 0, 1}).is_ok());
+  ASSERT_TRUE(add({"rich"}, {0, 1, 0}, {{{"k", true}}}).is_ok());
+  SearchOptions options;
+  options.k = 2;
+  auto hits = docs->search(std::vector<float>{0, 0, 1}, options);
+  ASSERT_TRUE(hits.is_ok());
+  EXPECT_EQ(hits.value()[0].id, "plain");
+  EXPECT_TRUE(hits.value()[0].metadata.empty());
+  EXPECT_EQ(hits.value()[1].metadata, (Metadata{{"k", true}}));
+}
+
+// Each bad batch fails with its code and leaves size and results as they were.
+TEST_F(CollectionTest, BadBatchesChangeNothing) {
+  ASSERT_TRUE(add({"a"}, {1, 2, 3}).is_ok());
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  struct Case {
+    const char* what;
+    Status status;
+    StatusCode expected;
+  };
+  const Case cases[] = {
+      {"wrong dimension", add({"x"}, {1, 2}), StatusCode::kDimensionMismatch},
+      {"NaN", add({"x"}, {1, nan, 3}), StatusCode::kInvalidArgument},
+      {"inf", add({"x", "y"}, {1, 2, 3, -inf, 0, 0}), StatusCode::kInvalidArgument},
+      {"more vectors than ids", add({"x"}, {1, 2, 3, 4, 5, 6}), StatusCode::kInvalidArgument},
+      {"duplicate of stored", add({"x", "a"}, {1, 2, 3, 4, 5, 6}), StatusCode::kDuplicateId},
+      {"duplicate in batch", add({"x", "x"}, {1, 2, 3, 4, 5, 6}), StatusCode::kDuplicateId},
+      {"empty id", add({""}, {1, 2, 3}), StatusCode::kInvalidArgument},
+      {"empty batch", add({}, {}), StatusCode::kInvalidArgument},
+      {"metadata count", add({"x", "y"}, {1, 2, 3, 4, 5, 6}, {{}}), StatusCode::kInvalidArgument},
+      {"duplicate key", add({"x"}, {1, 2, 3}, {{{"k", true}, {"k", false}}}), StatusCode::kInvalidArgument},
+      {"NaN metadata", add({"x"}, {1, 2, 3}, {{{"k", std::nan("")}}}), StatusCode::kInvalidArgument},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(c.status.code(), c.expected) << c.what << ": " << c.status.message();
+    EXPECT_FALSE(c.status.message().empty()) << c.what;
+  }
+  const std::string long_id(Collection::kMaxIdBytes + 1, 'x');
+  EXPECT_EQ(add({long_id}, {1, 2, 3}).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(docs->size(), 1u);
+  EXPECT_EQ(nearest_ids({0, 0, 0}, 10), std::vector<std::string>{"a"});
+}
+
+TEST_F(CollectionTest, BadSearchesAreRefused) {
+  ASSERT_TRUE(add({"a"}, {1, 2, 3}).is_ok());
+  SearchOptions options;
+  EXPECT_EQ(docs->search(std::vector<float>{1, 2}, options).status().code(), StatusCode::kDimensionMismatch);
+  EXPECT_EQ(docs->search(std::vector<float>{1, std::nanf(""), 2}, options).status().code(),
+            StatusCode::kInvalidArgument);
+  options.k = 0;
+  EXPECT_EQ(docs->search(std::vector<float>{1, 2, 3}, options).status().code(), StatusCode::kInvalidArgument);
+  options.k = 1;
+  EXPECT_EQ(docs->search_batch(std::vector<float>{1, 2, 3, 4}, options).status().code(),
+            StatusCode::kDimensionMismatch);
+}
+
+TEST_F(CollectionTest, SearchBatchPadsWhenFewerThanKRecords) {
+  ASSERT_TRUE(add({"a", "b"}, {1, 0, 0, 0, 1, 0}).is_ok());
+  SearchOptions options;
+  options.k = 3;
+  auto hits = docs->search_batch(std::vector<float>{1, 0, 0, 0, 1, 0}, options);
+  ASSERT_TRUE(hits.is_ok());
+  const BatchHits& batch = hits.value();
+  ASSERT_EQ(batch.queries, 2u);
+  EXPECT_EQ(batch.ids, (std::vector<std::string>{"a", "b", "", "b", "a", ""}));
+  EXPECT_TRUE(std::isinf(batch.distances[2]));
+  EXPECT_EQ(batch.distances[3], 0.0f);
+}
+
+TEST_F(CollectionTest, ClosedCollectionRefusesEveryCall) {
+  ASSERT_TRUE(add({"a"}, {1, 2, 3}).is_ok());
+  ASSERT_TRUE(db->drop_collection("docs").is_ok());
+  EXPECT_EQ(add({"b"}, {1, 2, 3}).code(), StatusCode::kClosed);
+  EXPECT_EQ(docs->search(std::vector<float>{1, 2, 3}, SearchOptions{}).status().code(), StatusCode::kClosed);
+  EXPECT_EQ(docs->search_batch(std::vector<float>{1, 2, 3}, SearchOptions{}).status().code(), StatusCode::kClosed);
+}
+
+// Two threads search while batches are added: every hit is an id added before or during the
+// search and results stay sorted (run under TSan in CI).
+TEST_F(CollectionTest, ConcurrentSearchesDuringAdds) {
+  const std::size_t n = 3000;
+  const auto rows = testing::clustered_vectors(n, 3, 5, 11);
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < n; ++i) names.push_back("id" + std::to_string(i));
+  std::atomic<bool> done{false};
+  auto reader = [&] {
+    SearchOptions options;
+    options.k = 5;
+    std::size_t q = 0;
+    while (!done.load()) {
+      auto hits = docs->search(std::span<const float>(rows.data() + (q++ % n) * 3, 3), options);
+      ASSERT_TRUE(hits.is_ok());
+      for (std::size_t i = 1; i < hits.value().size(); ++i) {
+        ASSERT_LE(hits.value()[i - 1].distance, hits.value()[i].distance);
+      }
+      for (const Hit& hit : hits.value()) ASSERT_EQ(hit.id.rfind("id", 0), 0u);
+    }
+  };
+  std::thread a(reader), b(reader);
+  for (std::size_t first = 0; first < n; first += 300) {
+    std::vector<std::string_view> ids(names.begin() + first, names.begin() + first + 300);
+    ASSERT_TRUE(add(ids, {rows.begin() + first * 3, rows.begin() + (first + 300) * 3}).is_ok());
+  }
+  done.store(true);
+  a.join();
+  b.join();
+  EXPECT_EQ(docs->size(), n);
+}
+
+}  // namespace
+}  // namespace omendb
