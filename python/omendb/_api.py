@@ -178,6 +178,8 @@ class Collection:
         ef: candidate list size of the graph search (default max(64, k)); larger is slower and
         more accurate. exact=True scans every vector instead.
         """
+        if type(k) is int and k > 0 and ef is None and _is_float32_vector(vector, self.dim):
+            return self._engine.search(vector, k, 0, bool(exact))  # fast path: nothing to convert
         query = _as_float32(vector, "vector")
         if query.ndim != 1:
             raise DimensionError(f"vector must be 1-D of length {self.dim}, got shape {query.shape}")
@@ -214,6 +216,16 @@ class Collection:
 
     def __repr__(self) -> str:
         return f"<omendb.Collection {self.name!r} dim={self.dim} metric={self.metric} size={len(self)}>"
+
+
+def _is_float32_vector(value: Any, dim: int) -> bool:
+    """True for a 1-D float32 C-contiguous NumPy array of length dim (the engine's own format)."""
+    return (
+        type(value) is np.ndarray
+        and value.dtype == np.float32
+        and value.shape == (dim,)
+        and value.flags.c_contiguous
+    )
 
 
 def _as_float32(values: Any, what: str) -> np.ndarray:

@@ -6,8 +6,8 @@
 #include <bit>
 #include <cassert>
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
-#include <cstring>
 #include <memory>
 #include <new>
 
@@ -42,11 +42,13 @@ class RowArena {
     while (capacity_ < rows) {
       const std::size_t chunk = chunk_count_;
       const std::size_t chunk_rows = std::size_t{1} << (first_chunk_shift_ + chunk);
-      const std::size_t bytes = chunk_rows * stride_;
-      void* memory = std::aligned_alloc(alignment_, bytes);
+      // calloc hands out large blocks as fresh zero pages from the OS: only the pages rows are
+      // written to become resident, so the unused tail of the newest chunk costs no memory.
+      void* memory = std::calloc(chunk_rows * stride_ + alignment_, 1);
       if (memory == nullptr) throw std::bad_alloc();
-      std::memset(memory, 0, bytes);
-      chunks_[chunk].reset(static_cast<std::byte*>(memory));
+      allocations_[chunk].reset(memory);
+      const auto address = reinterpret_cast<std::uintptr_t>(memory);
+      chunks_[chunk] = reinterpret_cast<std::byte*>((address + alignment_ - 1) & ~(alignment_ - 1));
       chunk_count_ = chunk + 1;
       capacity_ += chunk_rows;
     }
@@ -57,7 +59,7 @@ class RowArena {
     const std::size_t biased = (i >> first_chunk_shift_) + 1;  // chunk c covers biased in [2^c, 2^(c+1))
     const std::size_t chunk = std::bit_width(biased) - 1;
     const std::size_t first_row = ((std::size_t{1} << chunk) - 1) << first_chunk_shift_;
-    return chunks_[chunk].get() + (i - first_row) * stride_;
+    return chunks_[chunk] + (i - first_row) * stride_;
   }
   const std::byte* row(std::size_t i) const noexcept { return const_cast<RowArena*>(this)->row(i); }
 
@@ -76,7 +78,7 @@ class RowArena {
 
  private:
   struct FreeDeleter {
-    void operator()(std::byte* p) const noexcept { std::free(p); }
+    void operator()(void* p) const noexcept { std::free(p); }
   };
   static constexpr std::size_t kMaxChunks = 48;
 
@@ -86,7 +88,8 @@ class RowArena {
   std::size_t first_chunk_shift_;
   std::size_t chunk_count_ = 0;
   std::size_t capacity_ = 0;
-  std::array<std::unique_ptr<std::byte[], FreeDeleter>, kMaxChunks> chunks_;
+  std::array<std::byte*, kMaxChunks> chunks_{};  // aligned start of each chunk's rows
+  std::array<std::unique_ptr<void, FreeDeleter>, kMaxChunks> allocations_;
 };
 
 }  // namespace omendb
