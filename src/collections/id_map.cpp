@@ -1,5 +1,6 @@
 #include "collections/id_map.h"
 
+#include <algorithm>
 #include <bit>
 
 namespace omendb {
@@ -51,7 +52,16 @@ std::uint32_t IdMap::insert(std::string_view id) {
   const auto slot = static_cast<std::uint32_t>(size());
   // Probe before appending: `id` may view bytes_, which the append can reallocate.
   const std::size_t entry = probe(id, h);
-  bytes_.append(id);
+  // Grow both buffers before changing either, so a failed allocation leaves the map unchanged.
+  if (offsets_.size() == offsets_.capacity()) offsets_.reserve(offsets_.capacity() * 2);
+  if (bytes_.size() + id.size() > bytes_.capacity()) {
+    std::string grown;
+    grown.reserve(std::max(bytes_.capacity() * 2, bytes_.size() + id.size()));
+    grown.append(bytes_).append(id);
+    bytes_.swap(grown);
+  } else {
+    bytes_.append(id);
+  }
   offsets_.push_back(bytes_.size());
   table_[entry] = (std::uint64_t{hash_tag(h)} << 32) | (std::uint64_t{slot} + 1);
   return slot;

@@ -127,11 +127,8 @@ void HnswIndex::insert(std::uint32_t slot, std::uint32_t limit, Workspace& ws) {
   nearest = greedy_descend(row, nearest, entry.level, level, limit, ws);
   for (int l = std::min(level, entry.level); l >= 0; --l) {
     search_level(row, nearest, l, params_.ef_construction, limit, ws);
-    const std::span<const Neighbor> found = ws.results.sort();
-    ws.sorted.clear();
-    for (const Neighbor& neighbor : found) {
-      if (neighbor.slot != slot) ws.sorted.push_back(neighbor);
-    }
+    ws.candidates.nearest(params_.ef_construction, ws.sorted);
+    std::erase_if(ws.sorted, [slot](const Neighbor& neighbor) { return neighbor.slot == slot; });
     if (ws.sorted.empty()) continue;
     nearest = ws.sorted.front();
     select_neighbors(ws.sorted, params_.m, ws.selected);

@@ -10,9 +10,6 @@
 namespace omendb {
 namespace {
 
-// Min-heap order for the frontier: the nearest node is expanded first.
-bool farther(const Neighbor& a, const Neighbor& b) noexcept { return b < a; }
-
 void prefetch(const void* address) noexcept { __builtin_prefetch(address, 0, 3); }
 
 // Starts loading a row into cache: its first two cache lines, after which the hardware
@@ -54,18 +51,12 @@ Neighbor HnswIndex::greedy_descend(const float* query, Neighbor start, int from_
 void HnswIndex::search_level(const float* query, Neighbor start, int level, std::size_t ef,
                              std::uint32_t limit, Workspace& ws) const {
   ws.visited.clear(limit);
-  ws.results.reset(ef);
-  ws.frontier.clear();
+  ws.candidates.reset(ef);
   ws.visited.insert(start.slot);
-  ws.results.push(start);
-  ws.frontier.push_back(start);
+  ws.candidates.insert(start);
 
-  while (!ws.frontier.empty()) {
-    const Neighbor nearest = ws.frontier.front();
-    if (nearest.distance > ws.results.threshold()) break;  // nothing left can improve the results
-    std::pop_heap(ws.frontier.begin(), ws.frontier.end(), farther);
-    ws.frontier.pop_back();
-
+  Neighbor nearest;
+  while (ws.candidates.expand_next(nearest)) {
     // Gather the unvisited neighbours first and start loading their rows, then compute distances
     // while the loads are in flight.
     const std::uint32_t count = graph_.copy_neighbors(nearest.slot, level, ws.links.data());
@@ -80,12 +71,10 @@ void HnswIndex::search_level(const float* query, Neighbor start, int level, std:
     for (std::uint32_t i = 0; i < fresh; ++i) {
       const std::uint32_t slot = ws.unvisited[i];
       const float distance = space_.distance(query, vectors_.row(slot));
-      if (distance < ws.results.threshold()) {
+      if (distance < ws.candidates.threshold()) {
         // It may be expanded later: start loading its neighbour list now.
         prefetch_list(graph_.level0_address(slot));
-        ws.results.push({distance, slot});
-        ws.frontier.push_back({distance, slot});
-        std::push_heap(ws.frontier.begin(), ws.frontier.end(), farther);
+        ws.candidates.insert({distance, slot});
       }
     }
   }
@@ -105,13 +94,14 @@ void HnswIndex::search_prepared(const float* query, std::size_t k, std::size_t e
     const Neighbor start{space_.distance(query, vectors_.row(entry.slot)), entry.slot};
     const Neighbor nearest = greedy_descend(query, start, entry.level, 0, limit, ws);
     search_level(query, nearest, 0, std::max(ef, k), limit, ws);
-    while (ws.results.size() > k) ws.results.pop_worst();
     // A walk that found fewer than k (slots published but not yet linked by a running insert)
     // falls back to the scan, so k hits come back whenever k slots are visible.
-    if (ws.results.size() < k) {
-      ws.results.reset(k);
-      flat_search(space_, vectors_, query, limit, ws.results);
+    if (ws.candidates.size() >= std::min<std::size_t>(k, limit)) {
+      ws.candidates.nearest(k, out);
+      return;
     }
+    ws.results.reset(k);
+    flat_search(space_, vectors_, query, limit, ws.results);
   }
   const std::span<const Neighbor> sorted = ws.results.sort();
   out.assign(sorted.begin(), sorted.end());

@@ -10,13 +10,14 @@
 
 #include "collections/top_k.h"
 #include "collections/visited_set.h"
+#include "index/candidate_list.h"
 
 namespace omendb {
 
 struct Workspace {
   VisitedSet visited;
-  TopK results;                    // the ef nearest found so far
-  std::vector<Neighbor> frontier;  // min-heap of found nodes still to expand
+  CandidateList candidates;        // the ef nearest found by a graph search
+  TopK results;                    // the k nearest found by a scan
   std::vector<std::uint32_t> links;      // a copied neighbour list
   std::vector<std::uint32_t> unvisited;  // the not yet visited part of it
   std::vector<Neighbor> sorted;          // results, nearest first
