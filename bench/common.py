@@ -1,16 +1,20 @@
-"""Helpers shared by the Python benchmarks: statistics, recall, interpolation, tables, environment.
+"""Helpers shared by the Python benchmarks: statistics, timing, recall, interpolation, tables,
+environment, cached data.
 
-Nothing here imports a vector index; each benchmark script owns its systems.
+Nothing here builds a vector index; each benchmark script owns its systems.
 """
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import platform
 import statistics
+import time
 from importlib import metadata
-from typing import Iterable, Optional, Sequence
+from pathlib import Path
+from typing import Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
@@ -20,9 +24,18 @@ def stats(values: Sequence[float]) -> dict:
     return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
 
 
-def fmt_stats(summary: dict, spec: str = ",.0f") -> str:
-    """``"median [min–max]"``, or just the median when there was one repetition."""
-    median = format(summary["median"], spec)
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def paired_ratios(ours: Sequence[float], theirs: Sequence[float]) -> list[float]:
+    """Element-wise ours/theirs of measurements taken side by side (one pair per round)."""
+    return [a / b for a, b in zip(ours, theirs)]
+
+
+def fmt_stats(summary: dict, spec: str = ",.0f", unit: str = "") -> str:
+    """``"median [min–max]"``, or just the median when there was one repetition; ``unit`` follows the median."""
+    median = format(summary["median"], spec) + unit
     if summary["n"] == 1:
         return median
     return f"{median} [{format(summary['min'], spec)}–{format(summary['max'], spec)}]"
@@ -41,6 +54,40 @@ def ratio(ours: Optional[float], theirs: Optional[float]) -> Optional[float]:
 
 def fmt_ratio(value: Optional[float]) -> str:
     return "—" if value is None else f"{value:.2f}x"
+
+
+def timed_qps(call: Callable, queries: np.ndarray, *args) -> float:
+    """Queries per second of one ``call(queries, *args)`` that returns ``(seconds, ...)``, after a
+    gc.collect() so that earlier garbage is not collected on this call's clock."""
+    gc.collect()
+    return len(queries) / call(queries, *args)[0]
+
+
+def query_slice(queries: np.ndarray, rnd: int, size: int) -> np.ndarray:
+    """The queries timed in round ``rnd``: all of them when ``size`` is 0 or covers them, else the
+    ``rnd``-th run of ``size`` consecutive queries (wrapping around), as a contiguous copy."""
+    if not size or size >= len(queries):
+        return queries
+    return np.take(queries, range(rnd * size, (rnd + 1) * size), axis=0, mode="wrap")
+
+
+def cached_split(spec, queries: int, k: int, cache: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Base, queries and exact top-``k`` truth of ``omendb.datasets.clustered(spec)`` with ``queries``
+    rows split off (split seed 1); cached as .npy under ``cache``, named by every parameter."""
+    from omendb.datasets import clustered, exact_neighbors, split_queries
+
+    key = (f"clustered-n{spec.n - queries}-q{queries}-d{spec.dim}-lat{spec.latent_dim}-c{spec.clusters}"
+           f"-noise{spec.noise}-seed{spec.seed}-k{k}")
+    paths = {part: cache / f"{key}-{part}.npy" for part in ("base", "queries", "truth")}
+    if all(path.exists() for path in paths.values()):
+        return tuple(np.load(paths[part]) for part in ("base", "queries", "truth"))
+    base, held_out = split_queries(clustered(spec), queries)
+    base, held_out = np.ascontiguousarray(base), np.ascontiguousarray(held_out)
+    truth = exact_neighbors(base, held_out, k)
+    cache.mkdir(parents=True, exist_ok=True)
+    for part, array in zip(("base", "queries", "truth"), (base, held_out, truth)):
+        np.save(paths[part], array)
+    return base, held_out, truth
 
 
 def recall_at_k(found: np.ndarray, truth: np.ndarray) -> float:
@@ -73,6 +120,10 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
 
     rule = "  ".join("-" * w for w in widths)
     return "\n".join([line(headers), rule, *(line(r) for r in rows)])
+
+
+def fmt_loadavg(values: Sequence[float]) -> str:
+    return " ".join(f"{x:.2f}" for x in values)
 
 
 def cpu_model() -> str:

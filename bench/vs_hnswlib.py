@@ -1,7 +1,9 @@
 """OmenDB vs hnswlib: build throughput, recall@10 and QPS along an ef sweep, interleaved A B A B.
 
-Follows shared/BENCHMARKS.md: same data, parameters and threads for both; repetitions alternate
-which system goes first; medians with [min–max]; speed compared at equal recall. See bench/README.md.
+Follows shared/BENCHMARKS.md: same data, parameters and threads for both. Each repetition builds
+both (alternating who goes first), keeps both alive and times them in short alternating rounds per
+ef, so outside load hits both sides alike; per-round paired ratios cancel slow drifts. Medians with
+[min–max]; speed compared at equal recall. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -17,18 +19,22 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import environment, fmt_ratio, fmt_stats, qps_at_recall, ratio, recall_at_k, spread, stats, table  # noqa: E402
+from common import (cached_split, environment, fmt_loadavg, fmt_ratio, fmt_stats, median, paired_ratios,  # noqa: E402
+                    qps_at_recall, query_slice, ratio, recall_at_k, spread, stats, table, timed_qps)
 
 import hnswlib  # noqa: E402
 import omendb  # noqa: E402
-from omendb.datasets import ClusteredSpec, clustered, exact_neighbors, split_queries  # noqa: E402
+from omendb.datasets import ClusteredSpec  # noqa: E402
 
 K = 10
 EF_FLOOR = 64  # the ef at which the acceptance floors are checked
 RECALL_TARGETS = (0.95, 0.99)
 WARMUP_QUERIES = 20
+OMEN, HNSW = "OmenDB", "hnswlib"
+MODES = ("single", "batch")
+PER_SYSTEM = ("recall", "batch_recall", "single_qps", "batch_qps")  # per-system figures of one ef
 REPO = Path(__file__).resolve().parent.parent
-FULL = {"n": 50_000, "queries": 1000, "repeats": 3, "ef": "16,24,32,48,64,96,128"}
+FULL = {"n": 50_000, "queries": 1000, "repeats": 3, "ef": "8,10,12,16,24,32,48,64,96,128"}
 QUICK = {"n": 5_000, "queries": 200, "repeats": 1, "ef": "32,64"}
 
 
@@ -41,6 +47,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--ef-construction", type=int, default=200)
     p.add_argument("--threads", type=int, default=2, help="threads for build and batch search")
     p.add_argument("--repeats", type=int, help=f"repetitions (default {FULL['repeats']}; quick 1)")
+    p.add_argument("--rounds", type=int, default=5, help="alternating timed rounds per ef and repetition")
+    p.add_argument("--slice", type=int, default=0, help="queries timed per round (default 0: all)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--ef", help=f"ef sweep, comma-separated (default {FULL['ef']}; quick {QUICK['ef']}); "
                    f"{EF_FLOOR} is always added")
@@ -60,24 +68,13 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def load_dataset(args) -> tuple[np.ndarray, np.ndarray, np.ndarray, ClusteredSpec]:
-    """Base, queries and exact top-K truth, from the cache when present (keyed by every parameter)."""
+    """Base, queries and exact top-K truth of the clustered set, cached under ``--cache``."""
     spec = ClusteredSpec(n=args.n + args.queries, dim=args.dim, seed=args.seed)
-    key = (f"clustered-n{args.n}-q{args.queries}-d{spec.dim}-lat{spec.latent_dim}-c{spec.clusters}"
-           f"-noise{spec.noise}-seed{spec.seed}-k{K}")
-    paths = {part: args.cache / f"{key}-{part}.npy" for part in ("base", "queries", "truth")}
-    if all(path.exists() for path in paths.values()):
-        return *(np.load(paths[part]) for part in ("base", "queries", "truth")), spec
-    base, queries = split_queries(clustered(spec), args.queries)
-    base, queries = np.ascontiguousarray(base), np.ascontiguousarray(queries)
-    truth = exact_neighbors(base, queries, K)
-    args.cache.mkdir(parents=True, exist_ok=True)
-    for part, array in zip(("base", "queries", "truth"), (base, queries, truth)):
-        np.save(paths[part], array)
-    return base, queries, truth, spec
+    return *cached_split(spec, args.queries, K, args.cache), spec
 
 
 class OmenDBSystem:
-    name = "OmenDB"
+    name = OMEN
 
     def __init__(self, args):
         self.args, self.db, self.col = args, None, None
@@ -113,7 +110,7 @@ class OmenDBSystem:
 
 
 class HnswlibSystem:
-    name = "hnswlib"
+    name = HNSW
 
     def __init__(self, args):
         self.args, self.index = args, None
@@ -150,49 +147,96 @@ class HnswlibSystem:
         self.index = None
 
 
-def measure(system, base, queries, truth, efs) -> dict:
-    """Build, warm up, then the ef sweep (single-query and batch); frees the index at the end."""
-    gc.collect()
-    build_s = system.build(base)
-    gc.collect()
-    system.single(queries[:WARMUP_QUERIES], max(efs))
-    system.batch(queries[:WARMUP_QUERIES], max(efs))
-    sweep = {}
-    for ef in efs:
-        system.single(queries[:WARMUP_QUERIES], ef)
+def build_all(order, base) -> dict:
+    """Builds each system from scratch in ``order``; seconds spent in the insert call alone."""
+    seconds = {}
+    for system in order:
         gc.collect()
-        single_s, single_ids = system.single(queries, ef)
-        gc.collect()
-        batch_s, batch_ids = system.batch(queries, ef)
-        sweep[ef] = {"single_qps": len(queries) / single_s, "batch_qps": len(queries) / batch_s,
-                     "recall": recall_at_k(single_ids, truth), "batch_recall": recall_at_k(batch_ids, truth)}
-    system.free()
+        seconds[system.name] = system.build(base)
     gc.collect()
-    return {"build_s": build_s, "build_vps": len(base) / build_s, "sweep": sweep}
+    return seconds
 
 
-def run_interleaved(args, base, queries, truth) -> dict:
-    """Repetition r runs OmenDB first when r is even and hnswlib first when r is odd."""
+def recall_pass(systems, queries, truth, ef) -> dict:
+    """Untimed pass over all queries at ``ef`` (also the warm-up for the timed rounds)."""
+    out = {"recall": {}, "batch_recall": {}}
+    for system in systems:
+        out["recall"][system.name] = recall_at_k(system.single(queries, ef)[1], truth)
+        out["batch_recall"][system.name] = recall_at_k(system.batch(queries, ef)[1], truth)
+    return out
+
+
+def timed_rounds(systems, queries, ef, args, flip: int) -> list[dict]:
+    """Each round times both systems back to back on the same query slice, single-query loop
+    first, then the batch call; the order swaps every round, so a burst of outside load lands on
+    both sides alike."""
+    rounds = []
+    for rnd in range(args.rounds):
+        order = systems if (rnd + flip) % 2 == 0 else systems[::-1]
+        qs = query_slice(queries, rnd, args.slice)
+        row = {"first": order[0].name, "queries": len(qs)}
+        row["single_qps"] = {s.name: timed_qps(s.single, qs, ef) for s in order}
+        row["batch_qps"] = {s.name: timed_qps(s.batch, qs, ef) for s in order}
+        rounds.append(row)
+    return rounds
+
+
+def measure_ef(systems, queries, truth, ef, args, flip: int) -> dict:
+    """Recall, then the timed rounds; median QPS over rounds per system and median paired ratio."""
+    result = recall_pass(systems, queries, truth, ef)
+    rounds = timed_rounds(systems, queries, ef, args, flip)
+    for mode in MODES:
+        qps = {s.name: [r[f"{mode}_qps"][s.name] for r in rounds] for s in systems}
+        result[f"{mode}_qps"] = {name: median(values) for name, values in qps.items()}
+        result[f"{mode}_paired"] = median(paired_ratios(qps[OMEN], qps[HNSW]))
+    result["rounds"] = rounds
+    return result
+
+
+def run_repetition(systems, base, queries, truth, args, rep: int) -> dict:
+    """Builds both (OmenDB first on even repetitions), keeps both alive for the paired ef sweep,
+    then frees both."""
+    order = systems if rep % 2 == 0 else systems[::-1]
+    build_s = build_all(order, base)
+    print(f"  rep {rep + 1}/{args.repeats} build ({order[0].name} first): " + "  ".join(
+        f"{name} {len(base) / s:,.0f} vec/s" for name, s in build_s.items()), flush=True)
+    for system in systems:
+        system.single(queries[:WARMUP_QUERIES], max(args.ef))
+        system.batch(queries[:WARMUP_QUERIES], max(args.ef))
+    sweep = {ef: measure_ef(systems, queries, truth, ef, args, flip=rep + i) for i, ef in enumerate(args.ef)}
+    for system in systems:
+        system.free()
+    gc.collect()
+    return {"build_first": order[0].name, "build_s": build_s,
+            "build_vps": {name: len(base) / s for name, s in build_s.items()},
+            "sweep": sweep, "loadavg": list(os.getloadavg())}
+
+
+def print_repetition(result: dict, rep: int, args) -> None:
+    at = result["sweep"][EF_FLOOR]
+    print(f"  rep {rep + 1}/{args.repeats} ef={EF_FLOOR}: recall {at['recall'][OMEN]:.4f} / {at['recall'][HNSW]:.4f}"
+          f" | 1q QPS {at['single_qps'][OMEN]:,.0f} / {at['single_qps'][HNSW]:,.0f} paired {at['single_paired']:.2f}x"
+          f" | batch {at['batch_qps'][OMEN]:,.0f} / {at['batch_qps'][HNSW]:,.0f} paired {at['batch_paired']:.2f}x"
+          f" | load {fmt_loadavg(result['loadavg'])}", flush=True)
+
+
+def run_all(args, base, queries, truth) -> list[dict]:
     systems = [OmenDBSystem(args), HnswlibSystem(args)]
-    runs = {s.name: [] for s in systems}
+    runs = []
     for rep in range(args.repeats):
-        for system in systems if rep % 2 == 0 else systems[::-1]:
-            result = measure(system, base, queries, truth, args.ef)
-            runs[system.name].append(result)
-            print(f"  rep {rep + 1}/{args.repeats} {system.name:8s} build {result['build_vps']:>9,.0f} vec/s"
-                  f"  ef={EF_FLOOR}: recall {result['sweep'][EF_FLOOR]['recall']:.4f}"
-                  f"  1q {result['sweep'][EF_FLOOR]['single_qps']:>7,.0f} QPS", flush=True)
+        runs.append(run_repetition(systems, base, queries, truth, args, rep))
+        print_repetition(runs[-1], rep, args)
     return runs
 
 
-def summarize(runs: dict, efs) -> dict:
-    """Per system: stats of build throughput and of every sweep figure across repetitions."""
-    out = {}
-    for name, reps in runs.items():
-        sweep = {ef: {metric: stats([r["sweep"][ef][metric] for r in reps]) for metric in reps[0]["sweep"][ef]}
-                 for ef in efs}
-        out[name] = {"build_vps": stats([r["build_vps"] for r in reps]), "sweep": sweep}
-    return out
+def summarize(runs: list[dict], efs) -> dict:
+    """Stats over repetitions of the per-repetition figures (QPS: medians over rounds)."""
+    systems = {name: {"build_vps": stats([r["build_vps"][name] for r in runs]),
+                      "sweep": {ef: {m: stats([r["sweep"][ef][m][name] for r in runs]) for m in PER_SYSTEM}
+                                for ef in efs}}
+               for name in (OMEN, HNSW)}
+    paired = {ef: {mode: stats([r["sweep"][ef][f"{mode}_paired"] for r in runs]) for mode in MODES} for ef in efs}
+    return {"systems": systems, "paired": paired}
 
 
 def equal_recall(summary: dict, efs, mode: str) -> dict:
@@ -200,22 +244,22 @@ def equal_recall(summary: dict, efs, mode: str) -> dict:
     result = {}
     for target in RECALL_TARGETS:
         row = {}
-        for name, s in summary.items():
+        for name, s in summary["systems"].items():
             recalls = [s["sweep"][ef]["recall"]["median"] for ef in efs]
             qps = [s["sweep"][ef][f"{mode}_qps"]["median"] for ef in efs]
             row[name] = qps_at_recall(recalls, qps, target)
-        row["ratio"] = ratio(row["OmenDB"], row["hnswlib"]) if None not in row.values() else None
+        row["ratio"] = ratio(row[OMEN], row[HNSW])
         result[target] = row
     return result
 
 
 def floors(summary: dict) -> list[tuple[str, bool, str]]:
-    o, h = summary["OmenDB"], summary["hnswlib"]
+    o, h = summary["systems"][OMEN], summary["systems"][HNSW]
     build = ratio(o["build_vps"]["median"], h["build_vps"]["median"])
-    qps = ratio(o["sweep"][EF_FLOOR]["single_qps"]["median"], h["sweep"][EF_FLOOR]["single_qps"]["median"])
+    qps = summary["paired"][EF_FLOOR]["single"]["median"]
     ro, rh = o["sweep"][EF_FLOOR]["recall"]["median"], h["sweep"][EF_FLOOR]["recall"]["median"]
     return [("build throughput ratio >= 1.0", build >= 1.0, f"{build:.2f}x"),
-            (f"single-query QPS ratio at ef={EF_FLOOR} >= 1.0", qps >= 1.0, f"{qps:.2f}x"),
+            (f"single-query QPS at ef={EF_FLOOR}, median paired ratio >= 1.0", qps >= 1.0, f"{qps:.2f}x"),
             (f"recall@{K} at ef={EF_FLOOR} >= hnswlib - 0.01", ro >= rh - 0.01, f"{ro:.4f} vs {rh:.4f}")]
 
 
@@ -223,44 +267,59 @@ def print_header(env: dict, spec: ClusteredSpec, args) -> None:
     print("== OmenDB vs hnswlib ==")
     print("versions: " + ", ".join(f"{k} {v}" for k, v in env["versions"].items()))
     print(f"cpu: {env['cpu']} | cores: {env['cores']} | omendb SIMD: {env['simd_isa']} "
-          f"| load avg at start: {' '.join(f'{x:.2f}' for x in env['loadavg'])}")
+          f"| load avg at start: {fmt_loadavg(env['loadavg'])}")
     print(f"data: clustered n={args.n} queries={args.queries} dim={spec.dim} latent_dim={spec.latent_dim} "
           f"clusters={spec.clusters} noise={spec.noise} seed={spec.seed} (split seed 1), metric l2, k={K}")
     print(f"index: M={args.M} ef_construction={args.ef_construction} threads={args.threads} (build, batch); "
-          f"single-query: 1 thread | repeats={args.repeats}, interleaved | ef sweep {args.ef}")
+          f"single-query: 1 thread | ef sweep {args.ef}")
+    print(f"method: repeats={args.repeats} (builds interleaved), {args.rounds} alternating A/B rounds per ef "
+          f"of {args.slice or args.queries} queries each; QPS = median over rounds, paired = median of "
+          f"per-round OmenDB/hnswlib")
 
 
-def print_report(summary: dict, eq: dict, checks, efs) -> None:
-    o, h = summary["OmenDB"], summary["hnswlib"]
-    print("\nSummary (median [min–max] over repetitions)")
+def print_summary(summary: dict) -> None:
+    o, h = summary["systems"][OMEN], summary["systems"][HNSW]
+    paired = summary["paired"][EF_FLOOR]
+    print("\nSummary (median [min–max] over repetitions; QPS per repetition = median over rounds)")
     rows = []
     for label, key, spec in (("build (vectors/s)", None, ",.0f"), (f"recall@{K} ef={EF_FLOOR}", "recall", ".4f"),
-                             (f"1-query QPS ef={EF_FLOOR}", "single_qps", ",.0f"),
-                             (f"batch QPS ef={EF_FLOOR}", "batch_qps", ",.0f")):
-        so, sh = (o["build_vps"], h["build_vps"]) if key is None else (o["sweep"][EF_FLOOR][key], h["sweep"][EF_FLOOR][key])
+                             (f"1-query QPS ef={EF_FLOOR}", "single", ",.0f"),
+                             (f"batch QPS ef={EF_FLOOR}", "batch", ",.0f")):
+        metric = {None: "build_vps", "recall": "recall"}.get(key, f"{key}_qps")
+        so, sh = (o[metric], h[metric]) if key is None else (o["sweep"][EF_FLOOR][metric], h["sweep"][EF_FLOOR][metric])
+        pair = fmt_stats(paired[key], ".2f", "x") if key in MODES else "—"
         rows.append([label, fmt_stats(so, spec), fmt_stats(sh, spec), fmt_ratio(ratio(so["median"], sh["median"])),
-                     f"{spread(so):.0%} / {spread(sh):.0%}"])
-    print(table(["", "OmenDB", "hnswlib", "OmenDB/hnswlib", "spread O/h"], rows))
+                     pair, f"{spread(so):.0%} / {spread(sh):.0%}"])
+    print(table(["", "OmenDB", "hnswlib", "ratio of medians", "paired ratio", "spread O/h"], rows))
 
-    print("\nef sweep (medians)")
+
+def print_sweep(summary: dict, efs) -> None:
+    o, h = summary["systems"][OMEN], summary["systems"][HNSW]
+    print("\nef sweep (medians; O/h = ratio of medians, paired = median paired ratio)")
     rows = []
     for ef in efs:
-        so, sh = o["sweep"][ef], h["sweep"][ef]
-        m = {key: (so[key]["median"], sh[key]["median"]) for key in so}
-        rows.append([ef, f"{m['recall'][0]:.4f}", f"{m['recall'][1]:.4f}", f"{m['single_qps'][0]:,.0f}",
-                     f"{m['single_qps'][1]:,.0f}", fmt_ratio(ratio(*m["single_qps"])), f"{m['batch_qps'][0]:,.0f}",
-                     f"{m['batch_qps'][1]:,.0f}", fmt_ratio(ratio(*m["batch_qps"]))])
-    print(table(["ef", "recall O", "recall h", "1q QPS O", "1q QPS h", "1q O/h", "batch O", "batch h", "batch O/h"],
-                rows))
+        m = {key: (o["sweep"][ef][key]["median"], h["sweep"][ef][key]["median"]) for key in PER_SYSTEM}
+        row = [ef, f"{m['recall'][0]:.4f}", f"{m['recall'][1]:.4f}"]
+        for mode in MODES:
+            qo, qh = m[f"{mode}_qps"]
+            row += [f"{qo:,.0f}", f"{qh:,.0f}", fmt_ratio(ratio(qo, qh)),
+                    fmt_ratio(summary["paired"][ef][mode]["median"])]
+        rows.append(row)
+    print(table(["ef", "recall O", "recall h", "1q QPS O", "1q QPS h", "1q O/h", "1q paired",
+                 "batch O", "batch h", "batch O/h", "batch paired"], rows))
 
+
+def print_equal_recall(eq: dict) -> None:
     print("\nQPS at equal recall (log-QPS interpolated along each sweep; — where a side does not bracket it)")
     rows = []
-    for mode in ("single", "batch"):
+    for mode in MODES:
         for target, row in eq[mode].items():
-            rows.append([f"{mode} @ recall {target}", *(f"{row[s]:,.0f}" if row[s] else "—" for s in ("OmenDB", "hnswlib")),
+            rows.append([f"{mode} @ recall {target}", *(f"{row[s]:,.0f}" if row[s] else "—" for s in (OMEN, HNSW)),
                          fmt_ratio(row["ratio"])])
     print(table(["", "OmenDB", "hnswlib", "OmenDB/hnswlib"], rows))
 
+
+def print_floors(checks) -> None:
     print("\nAcceptance floors")
     for label, ok, detail in checks:
         print(f"{'PASS' if ok else 'FAIL'}: {label} ({detail})")
@@ -273,13 +332,16 @@ def main(argv=None) -> int:
     base, queries, truth, spec = load_dataset(args)
     print_header(env, spec, args)
     print(f"data ready in {time.perf_counter() - t0:.1f} s (cache {args.cache})\n")
-    runs = run_interleaved(args, base, queries, truth)
+    runs = run_all(args, base, queries, truth)
     summary = summarize(runs, args.ef)
-    eq = {mode: equal_recall(summary, args.ef, mode) for mode in ("single", "batch")}
+    eq = {mode: equal_recall(summary, args.ef, mode) for mode in MODES}
     checks = floors(summary)
-    print_report(summary, eq, checks, args.ef)
+    print_summary(summary)
+    print_sweep(summary, args.ef)
+    print_equal_recall(eq)
+    print_floors(checks)
     env["loadavg_end"] = list(os.getloadavg())
-    print(f"\nload avg at end: {' '.join(f'{x:.2f}' for x in env['loadavg_end'])} | "
+    print(f"\nload avg at end: {fmt_loadavg(env['loadavg_end'])} | "
           f"wall {time.perf_counter() - t0:.0f} s")
     record = {"env": env, "dataset": vars(spec) | {"base": args.n, "queries": args.queries, "split_seed": 1, "k": K},
               "params": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},

@@ -37,11 +37,9 @@ class CandidateList {
   // Precondition: node.distance < threshold(). Cost: a binary search and a move of the entries
   // behind it (at most capacity * 12 bytes).
   void insert(Neighbor node) {
-    const auto end = entries_.begin() + static_cast<std::ptrdiff_t>(size_);
-    const auto position = std::upper_bound(entries_.begin(), end, node.distance,
-                                           [](float d, const Entry& e) { return d < e.distance; });
-    const auto index = static_cast<std::size_t>(position - entries_.begin());
+    const std::size_t index = position_after(node.distance);
     if (size_ < capacity_) ++size_;
+    const auto position = entries_.begin() + static_cast<std::ptrdiff_t>(index);
     std::move_backward(position, entries_.begin() + static_cast<std::ptrdiff_t>(size_ - 1),
                        entries_.begin() + static_cast<std::ptrdiff_t>(size_));
     entries_[index] = {node.distance, node.slot, false};
@@ -66,6 +64,19 @@ class CandidateList {
   }
 
  private:
+  // Index of the first kept entry farther than `distance`. A binary search whose steps compile to
+  // conditional moves: the comparisons are unpredictable, so branches would mostly mispredict.
+  std::size_t position_after(float distance) const noexcept {
+    if (size_ == 0) return 0;
+    const Entry* base = entries_.data();
+    for (std::size_t remaining = size_; remaining > 1;) {
+      const std::size_t half = remaining / 2;
+      base = base[half].distance <= distance ? base + half : base;
+      remaining -= half;
+    }
+    return static_cast<std::size_t>(base - entries_.data()) + (base->distance <= distance ? 1 : 0);
+  }
+
   struct Entry {
     float distance;
     std::uint32_t slot;
