@@ -71,7 +71,8 @@ class Collection {
   Result<std::vector<Hit>> search(std::span<const float> query, const SearchOptions& options) const;
 
   // search() for each of `queries` rows of dim floats, spread over the database's threads.
-  Result<BatchHits> search_batch(std::span<const float> queries, const SearchOptions& options) const;
+  Result<BatchHits> search_batch(std::span<const float> queries,
+                                 const SearchOptions& options) const;
 
   // Makes every later call fail with kClosed. Waits for a running write to finish.
   void close();

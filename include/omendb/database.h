@@ -21,7 +21,8 @@ class Database {
 
   // Opens a database. Only ":memory:" (nothing stored on disk) is supported by this build; any
   // other path fails with kNotSupported.
-  static Result<std::unique_ptr<Database>> open(std::string_view path, const DatabaseOptions& options);
+  static Result<std::unique_ptr<Database>> open(std::string_view path,
+                                                const DatabaseOptions& options);
 
   ~Database();
   Database(const Database&) = delete;

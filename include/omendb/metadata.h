@@ -11,8 +11,8 @@
 namespace omendb {
 
 // null, bool, integer, float, string, or list of strings.
-using Value = std::variant<std::monostate, bool, std::int64_t, double, std::string,
-                           std::vector<std::string>>;
+using Value =
+    std::variant<std::monostate, bool, std::int64_t, double, std::string, std::vector<std::string>>;
 
 struct Field {
   std::string key;

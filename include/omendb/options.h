@@ -25,11 +25,12 @@ std::optional<Metric> parse_metric(std::string_view name) noexcept;
 
 // Fixed when a collection is created.
 struct CollectionOptions {
-  std::size_t dim = 0;              // vector length; 1 to kMaxDim
-  Metric metric = Metric::kL2;      // distance between vectors
-  std::uint32_t m = 16;             // graph degree: links per node above level 0 (2m at level 0)
-  std::uint32_t ef_construction = 200;  // candidate list size while inserting; larger = better graph
-  std::uint64_t seed = 42;          // seeds the level of each node, so builds are reproducible
+  std::size_t dim = 0;          // vector length; 1 to kMaxDim
+  Metric metric = Metric::kL2;  // distance between vectors
+  std::uint32_t m = 16;         // graph degree: links per node above level 0 (2m at level 0)
+  std::uint32_t ef_construction =
+      200;                  // candidate list size while inserting; larger = better graph
+  std::uint64_t seed = 42;  // seeds the level of each node, so builds are reproducible
 
   static constexpr std::size_t kMaxDim = 65536;
   static constexpr std::uint32_t kMaxM = 128;

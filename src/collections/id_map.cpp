@@ -9,7 +9,9 @@ namespace {
 constexpr std::size_t kInitialEntries = 16;
 constexpr std::uint64_t kSlotMask = 0xFFFFFFFFull;
 
-std::uint32_t hash_tag(std::uint64_t hash) noexcept { return static_cast<std::uint32_t>(hash >> 32); }
+std::uint32_t hash_tag(std::uint64_t hash) noexcept {
+  return static_cast<std::uint32_t>(hash >> 32);
+}
 
 }  // namespace
 

@@ -49,7 +49,8 @@ class IdMap {
   std::vector<std::uint64_t> table_;  // 0 = empty, else (hash high 32 bits << 32) | (slot + 1)
   std::size_t mask_ = 0;              // table_.size() - 1 (a power of two)
   std::string bytes_;
-  std::vector<std::uint64_t> offsets_;  // size() + 1 entries; id i is bytes_[offsets_[i], offsets_[i+1])
+  std::vector<std::uint64_t>
+      offsets_;  // size() + 1 entries; id i is bytes_[offsets_[i], offsets_[i+1])
 };
 
 }  // namespace omendb

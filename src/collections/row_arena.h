@@ -56,7 +56,8 @@ class RowArena {
 
   // Row `i`. Precondition: i < capacity(). Cost: a few integer instructions, no branch.
   std::byte* row(std::size_t i) noexcept {
-    const std::size_t biased = (i >> first_chunk_shift_) + 1;  // chunk c covers biased in [2^c, 2^(c+1))
+    const std::size_t biased =
+        (i >> first_chunk_shift_) + 1;  // chunk c covers biased in [2^c, 2^(c+1))
     const std::size_t chunk = std::bit_width(biased) - 1;
     const std::size_t first_row = ((std::size_t{1} << chunk) - 1) << first_chunk_shift_;
     return chunks_[chunk] + (i - first_row) * stride_;

@@ -24,25 +24,28 @@ Status closed_error(const std::string& name) {
 
 // Ok when every value is finite; otherwise names the first bad value. `what` names the argument;
 // rows are numbered only when it holds more than one vector.
-Status check_finite(std::span<const float> values, std::size_t dim, bool single_row, std::string_view what) {
+Status check_finite(std::span<const float> values, std::size_t dim, bool single_row,
+                    std::string_view what) {
   for (std::size_t i = 0; i < values.size(); ++i) {
     if (!std::isfinite(values[i])) {
       const std::string value = " has a non-finite value (" + std::to_string(values[i]) + ")";
       if (single_row) {
-        return Status::invalid_argument(std::string(what) + value + " at index " + std::to_string(i));
+        return Status::invalid_argument(std::string(what) + value + " at index " +
+                                        std::to_string(i));
       }
-      return Status::invalid_argument(std::string(what) + " row " + std::to_string(i / dim) + value +
-                                      " at column " + std::to_string(i % dim));
+      return Status::invalid_argument(std::string(what) + " row " + std::to_string(i / dim) +
+                                      value + " at column " + std::to_string(i % dim));
     }
   }
   return Status::ok();
 }
 
-Status check_rows(std::span<const float> values, std::size_t rows, std::size_t dim, std::string_view what) {
+Status check_rows(std::span<const float> values, std::size_t rows, std::size_t dim,
+                  std::string_view what) {
   if (values.size() != rows * dim) {
-    return {StatusCode::kDimensionMismatch, std::string(what) + " must hold " + std::to_string(rows) +
-                                                " x " + std::to_string(dim) + " floats, got " +
-                                                std::to_string(values.size())};
+    return {StatusCode::kDimensionMismatch, std::string(what) + " must hold " +
+                                                std::to_string(rows) + " x " + std::to_string(dim) +
+                                                " floats, got " + std::to_string(values.size())};
   }
   return check_finite(values, dim, rows == 1 && what == "query vector", what);
 }
@@ -79,7 +82,8 @@ struct Collection::State {
   std::vector<Metadata> metadata;  // by slot, once has_metadata
 };
 
-Collection::Collection(std::string name, const CollectionOptions& options, std::shared_ptr<ThreadPool> pool)
+Collection::Collection(std::string name, const CollectionOptions& options,
+                       std::shared_ptr<ThreadPool> pool)
     : state_(std::make_unique<State>(std::move(name), options, std::move(pool))) {}
 
 Collection::~Collection() = default;
@@ -91,16 +95,19 @@ bool Collection::closed() const noexcept { return state_->closed.load(); }
 
 Status Collection::State::check_batch(const RecordBatch& batch) const {
   const std::size_t n = batch.ids.size();
-  if (n == 0) return Status::invalid_argument("add() needs at least one record, got an empty batch");
+  if (n == 0)
+    return Status::invalid_argument("add() needs at least one record, got an empty batch");
   if (batch.vectors.size() % options.dim == 0 && batch.vectors.size() / options.dim != n) {
-    return Status::invalid_argument("ids and vectors differ in length: " + std::to_string(n) + " ids, " +
-                                    std::to_string(batch.vectors.size() / options.dim) + " vectors");
+    return Status::invalid_argument("ids and vectors differ in length: " + std::to_string(n) +
+                                    " ids, " + std::to_string(batch.vectors.size() / options.dim) +
+                                    " vectors");
   }
-  if (Status status = check_rows(batch.vectors, n, options.dim, "vectors"); !status.is_ok()) return status;
+  if (Status status = check_rows(batch.vectors, n, options.dim, "vectors"); !status.is_ok())
+    return status;
   if (!batch.metadata.empty() && batch.metadata.size() != n) {
-    return Status::invalid_argument("metadata must be omitted or hold one entry per id: " +
-                                    std::to_string(n) + " ids, " + std::to_string(batch.metadata.size()) +
-                                    " metadata entries");
+    return Status::invalid_argument(
+        "metadata must be omitted or hold one entry per id: " + std::to_string(n) + " ids, " +
+        std::to_string(batch.metadata.size()) + " metadata entries");
   }
   for (std::size_t i = 0; i < n; ++i) {
     const std::string_view id = batch.ids[i];
@@ -109,8 +116,9 @@ Status Collection::State::check_batch(const RecordBatch& batch) const {
       return Status::invalid_argument("ids[" + std::to_string(i) + "] contains a NUL character");
     }
     if (id.size() > kMaxIdBytes) {
-      return Status::invalid_argument("ids[" + std::to_string(i) + "] is " + std::to_string(id.size()) +
-                                      " bytes long; the limit is " + std::to_string(kMaxIdBytes));
+      return Status::invalid_argument("ids[" + std::to_string(i) + "] is " +
+                                      std::to_string(id.size()) + " bytes long; the limit is " +
+                                      std::to_string(kMaxIdBytes));
     }
   }
   return Status::ok();
@@ -121,9 +129,11 @@ Status Collection::State::check_new_ids(std::span<const std::string_view> new_id
   seen.reserve(new_ids.size());
   std::shared_lock lock(records_mutex);
   for (const std::string_view id : new_ids) {
-    if (ids.find(id)) return {StatusCode::kDuplicateId, "id '" + std::string(id) + "' already exists"};
+    if (ids.find(id))
+      return {StatusCode::kDuplicateId, "id '" + std::string(id) + "' already exists"};
     if (!seen.insert(id).second) {
-      return {StatusCode::kDuplicateId, "id '" + std::string(id) + "' appears more than once in the batch"};
+      return {StatusCode::kDuplicateId,
+              "id '" + std::string(id) + "' appears more than once in the batch"};
     }
   }
   return Status::ok();
@@ -157,7 +167,8 @@ Status Collection::add(const RecordBatch& batch) {
     if (!metadata.empty() || s.has_metadata) {
       s.metadata.resize(first);  // the slots before the first record with metadata have none
       s.metadata.reserve(first + n);
-      for (std::size_t i = 0; i < n; ++i) s.metadata.push_back(metadata.empty() ? empty : std::move(metadata[i]));
+      for (std::size_t i = 0; i < n; ++i)
+        s.metadata.push_back(metadata.empty() ? empty : std::move(metadata[i]));
       s.has_metadata = true;
     }
     s.index.publish(first + n);
@@ -166,11 +177,13 @@ Status Collection::add(const RecordBatch& batch) {
   return Status::ok();
 }
 
-Result<std::vector<Hit>> Collection::search(std::span<const float> query, const SearchOptions& options) const {
+Result<std::vector<Hit>> Collection::search(std::span<const float> query,
+                                            const SearchOptions& options) const {
   const State& s = *state_;
   if (s.closed.load()) return closed_error(s.name);
   if (Status status = options.validate(); !status.is_ok()) return status;
-  if (Status status = check_rows(query, 1, s.options.dim, "query vector"); !status.is_ok()) return status;
+  if (Status status = check_rows(query, 1, s.options.dim, "query vector"); !status.is_ok())
+    return status;
 
   std::vector<Neighbor> neighbors;
   s.index.search(query, options.k, options.effective_ef(), options.exact, neighbors);
@@ -184,15 +197,18 @@ Result<std::vector<Hit>> Collection::search(std::span<const float> query, const 
   return hits;
 }
 
-Result<BatchHits> Collection::search_batch(std::span<const float> queries, const SearchOptions& options) const {
+Result<BatchHits> Collection::search_batch(std::span<const float> queries,
+                                           const SearchOptions& options) const {
   const State& s = *state_;
   if (s.closed.load()) return closed_error(s.name);
   if (Status status = options.validate(); !status.is_ok()) return status;
   const std::size_t count = queries.size() / s.options.dim;
-  if (Status status = check_rows(queries, count, s.options.dim, "vectors"); !status.is_ok()) return status;
+  if (Status status = check_rows(queries, count, s.options.dim, "vectors"); !status.is_ok())
+    return status;
 
   std::vector<std::vector<Neighbor>> neighbors;
-  s.index.search_batch(queries, count, options.k, options.effective_ef(), options.exact, *s.pool, neighbors);
+  s.index.search_batch(queries, count, options.k, options.effective_ef(), options.exact, *s.pool,
+                       neighbors);
   BatchHits hits;
   hits.queries = count;
   hits.k = options.k;

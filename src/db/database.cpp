@@ -19,16 +19,18 @@ bool is_name_char(char c) noexcept {
 Status validate_collection_name(std::string_view name) {
   if (name.empty() || name.size() > Database::kMaxCollectionNameBytes) {
     return Status::invalid_argument("collection name must be 1 to " +
-                                    std::to_string(Database::kMaxCollectionNameBytes) + " bytes, got " +
-                                    std::to_string(name.size()));
+                                    std::to_string(Database::kMaxCollectionNameBytes) +
+                                    " bytes, got " + std::to_string(name.size()));
   }
   if (name.front() == '.') {
-    return Status::invalid_argument("collection name must not start with '.': '" + std::string(name) + "'");
+    return Status::invalid_argument("collection name must not start with '.': '" +
+                                    std::string(name) + "'");
   }
   for (char c : name) {
     if (!is_name_char(c)) {
       return Status::invalid_argument(
-          "collection name may hold only letters, digits, '_', '-' and '.': '" + std::string(name) + "'");
+          "collection name may hold only letters, digits, '_', '-' and '.': '" + std::string(name) +
+          "'");
     }
   }
   return Status::ok();
@@ -45,7 +47,8 @@ struct Database::State {
   Status closed_error() const { return {StatusCode::kClosed, "database '" + path + "' is closed"}; }
 };
 
-Database::Database(std::string path, const DatabaseOptions& options) : state_(std::make_unique<State>()) {
+Database::Database(std::string path, const DatabaseOptions& options)
+    : state_(std::make_unique<State>()) {
   state_->path = std::move(path);
   state_->options = options;
   state_->pool = std::make_shared<ThreadPool>(options.threads);
@@ -53,11 +56,13 @@ Database::Database(std::string path, const DatabaseOptions& options) : state_(st
 
 Database::~Database() { close(); }
 
-Result<std::unique_ptr<Database>> Database::open(std::string_view path, const DatabaseOptions& options) {
+Result<std::unique_ptr<Database>> Database::open(std::string_view path,
+                                                 const DatabaseOptions& options) {
   if (path != kInMemoryPath) {
-    return Status(StatusCode::kNotSupported,
-                  "on-disk databases are not available in this build yet; open \":memory:\" (got '" +
-                      std::string(path) + "')");
+    return Status(
+        StatusCode::kNotSupported,
+        "on-disk databases are not available in this build yet; open \":memory:\" (got '" +
+            std::string(path) + "')");
   }
   return std::unique_ptr<Database>(new Database(std::string(path), options));
 }
@@ -70,10 +75,11 @@ Result<std::shared_ptr<Collection>> Database::create_collection(std::string_view
   if (auto found = state_->collections.find(name); found != state_->collections.end()) {
     const CollectionOptions& stored = found->second->options();
     if (stored.dim != options.dim || stored.metric != options.metric) {
-      return Status::invalid_argument(
-          "collection '" + std::string(name) + "' exists with dim=" + std::to_string(stored.dim) +
-          " metric=" + std::string(metric_name(stored.metric)) + ", not dim=" + std::to_string(options.dim) +
-          " metric=" + std::string(metric_name(options.metric)));
+      return Status::invalid_argument("collection '" + std::string(name) +
+                                      "' exists with dim=" + std::to_string(stored.dim) +
+                                      " metric=" + std::string(metric_name(stored.metric)) +
+                                      ", not dim=" + std::to_string(options.dim) +
+                                      " metric=" + std::string(metric_name(options.metric)));
     }
     return found->second;
   }

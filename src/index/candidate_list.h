@@ -30,7 +30,8 @@ class CandidateList {
 
   // Distance a node must beat to be kept: the farthest kept one when full, else +infinity.
   float threshold() const noexcept {
-    return size_ < capacity_ ? std::numeric_limits<float>::infinity() : entries_[size_ - 1].distance;
+    return size_ < capacity_ ? std::numeric_limits<float>::infinity()
+                             : entries_[size_ - 1].distance;
   }
 
   // Keeps `node` if it is among the `capacity` nearest so far, dropping the farthest when full.
@@ -60,7 +61,8 @@ class CandidateList {
   // Copies the kept nodes, nearest first, to `out` (at most `count` of them).
   void nearest(std::size_t count, std::vector<Neighbor>& out) const {
     out.clear();
-    for (std::size_t i = 0; i < std::min(count, size_); ++i) out.push_back({entries_[i].distance, entries_[i].slot});
+    for (std::size_t i = 0; i < std::min(count, size_); ++i)
+      out.push_back({entries_[i].distance, entries_[i].slot});
   }
 
  private:

@@ -11,10 +11,12 @@ namespace {
 std::size_t upper_list_words(std::uint32_t m) noexcept { return 1 + std::size_t{m}; }
 
 std::uint32_t load_acquire(const std::uint32_t& word) noexcept {
-  return std::atomic_ref<std::uint32_t>(const_cast<std::uint32_t&>(word)).load(std::memory_order_acquire);
+  return std::atomic_ref<std::uint32_t>(const_cast<std::uint32_t&>(word))
+      .load(std::memory_order_acquire);
 }
 std::uint32_t load_relaxed(const std::uint32_t& word) noexcept {
-  return std::atomic_ref<std::uint32_t>(const_cast<std::uint32_t&>(word)).load(std::memory_order_relaxed);
+  return std::atomic_ref<std::uint32_t>(const_cast<std::uint32_t&>(word))
+      .load(std::memory_order_relaxed);
 }
 
 }  // namespace
@@ -52,12 +54,15 @@ void HnswGraph::init_node(std::uint32_t node, int level) {
     std::fill_n(block, 1 + static_cast<std::size_t>(level) * upper_list_words(m_), 0u);
     block[0] = static_cast<std::uint32_t>(level);
   }
-  std::atomic_ref<std::uint32_t*>(*upper_ptr_.row_as<std::uint32_t*>(node)).store(block, std::memory_order_release);
-  std::atomic_ref<std::uint32_t>(*level0_.row_as<std::uint32_t>(node)).store(0, std::memory_order_release);
+  std::atomic_ref<std::uint32_t*>(*upper_ptr_.row_as<std::uint32_t*>(node))
+      .store(block, std::memory_order_release);
+  std::atomic_ref<std::uint32_t>(*level0_.row_as<std::uint32_t>(node))
+      .store(0, std::memory_order_release);
 }
 
 std::uint32_t* HnswGraph::upper_block(std::uint32_t node) const noexcept {
-  return std::atomic_ref<std::uint32_t*>(*const_cast<RowArena&>(upper_ptr_).row_as<std::uint32_t*>(node))
+  return std::atomic_ref<std::uint32_t*>(
+             *const_cast<RowArena&>(upper_ptr_).row_as<std::uint32_t*>(node))
       .load(std::memory_order_acquire);
 }
 
@@ -75,20 +80,23 @@ const std::uint32_t* HnswGraph::list(std::uint32_t node, int level) const noexce
   return const_cast<HnswGraph*>(this)->list(node, level);
 }
 
-std::uint32_t HnswGraph::copy_neighbors(std::uint32_t node, int level, std::uint32_t* out) const noexcept {
+std::uint32_t HnswGraph::copy_neighbors(std::uint32_t node, int level,
+                                        std::uint32_t* out) const noexcept {
   const std::uint32_t* words = list(node, level);
   const std::uint32_t count = std::min(load_acquire(words[0]), max_degree(level));
   for (std::uint32_t i = 0; i < count; ++i) out[i] = load_relaxed(words[1 + i]);
   return count;
 }
 
-void HnswGraph::set_neighbors(std::uint32_t node, int level, std::span<const std::uint32_t> ids) noexcept {
+void HnswGraph::set_neighbors(std::uint32_t node, int level,
+                              std::span<const std::uint32_t> ids) noexcept {
   assert(ids.size() <= max_degree(level));
   std::uint32_t* words = list(node, level);
   for (std::size_t i = 0; i < ids.size(); ++i) {
     std::atomic_ref<std::uint32_t>(words[1 + i]).store(ids[i], std::memory_order_relaxed);
   }
-  std::atomic_ref<std::uint32_t>(words[0]).store(static_cast<std::uint32_t>(ids.size()), std::memory_order_release);
+  std::atomic_ref<std::uint32_t>(words[0]).store(static_cast<std::uint32_t>(ids.size()),
+                                                 std::memory_order_release);
 }
 
 SpinLock& HnswGraph::lock(std::uint32_t node) noexcept {

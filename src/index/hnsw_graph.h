@@ -2,7 +2,8 @@
 //
 // Level 0: one fixed-stride record per node, [count, 2m ids] as uint32, in a RowArena (132 bytes
 // at m=16). Upper levels: nodes above level 0 (about 1 in m) get one block [level, then per level
-// (count, m ids)] from a bump pool; every node has an 8-byte pointer to its block (null at level 0).
+// (count, m ids)] from a bump pool; every node has an 8-byte pointer to its block (null at level
+// 0).
 //
 // Concurrency: readers copy lists without locks. Every list word is accessed atomically (plain
 // moves on x86): a writer stores the ids, then the count with release; a reader loads the count

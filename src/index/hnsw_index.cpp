@@ -22,11 +22,14 @@ void HnswIndex::write_rows(std::span<const float> rows, std::size_t count) {
   vectors_.reserve(first + count);
   graph_.reserve(first + count);
   for (std::size_t i = 0; i < count; ++i) {
-    space_.prepare(rows.data() + i * dim, vectors_.mutable_row(static_cast<std::uint32_t>(first + i)));
+    space_.prepare(rows.data() + i * dim,
+                   vectors_.mutable_row(static_cast<std::uint32_t>(first + i)));
   }
 }
 
-void HnswIndex::publish(std::size_t new_size) noexcept { size_.store(new_size, std::memory_order_release); }
+void HnswIndex::publish(std::size_t new_size) noexcept {
+  size_.store(new_size, std::memory_order_release);
+}
 
 void HnswIndex::link(std::uint32_t first, std::size_t count, ThreadPool& pool) {
   if (count == 0) return;
@@ -54,7 +57,8 @@ HnswIndex::Entry HnswIndex::load_entry() const noexcept {
 }
 
 void HnswIndex::store_entry(Entry entry) noexcept {
-  entry_.store((static_cast<std::uint64_t>(entry.level + 1) << 32) | entry.slot, std::memory_order_release);
+  entry_.store((static_cast<std::uint64_t>(entry.level + 1) << 32) | entry.slot,
+               std::memory_order_release);
 }
 
 std::size_t HnswIndex::memory_bytes() const noexcept {

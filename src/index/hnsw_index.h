@@ -30,9 +30,9 @@ namespace omendb {
 class ThreadPool;
 
 struct HnswParams {
-  std::uint32_t m = 16;                  // links per node above level 0; 2m at level 0
-  std::uint32_t ef_construction = 200;   // candidate list size while inserting
-  std::uint64_t seed = 42;               // seeds each node's level (a function of seed and slot)
+  std::uint32_t m = 16;                   // links per node above level 0; 2m at level 0
+  std::uint32_t ef_construction = 200;    // candidate list size while inserting
+  std::uint64_t seed = 42;                // seeds each node's level (a function of seed and slot)
   std::size_t exact_search_below = 2048;  // searches of fewer slots scan them all instead
 };
 
@@ -61,9 +61,11 @@ class HnswIndex {
   void search(std::span<const float> query, std::size_t k, std::size_t ef, bool exact,
               std::vector<Neighbor>& out) const;
 
-  // search() for `count` queries (rows of dim floats) spread over `pool`; out[i] gets query i's hits.
-  void search_batch(std::span<const float> queries, std::size_t count, std::size_t k, std::size_t ef,
-                    bool exact, ThreadPool& pool, std::vector<std::vector<Neighbor>>& out) const;
+  // search() for `count` queries (rows of dim floats) spread over `pool`; out[i] gets query i's
+  // hits.
+  void search_batch(std::span<const float> queries, std::size_t count, std::size_t k,
+                    std::size_t ef, bool exact, ThreadPool& pool,
+                    std::vector<std::vector<Neighbor>>& out) const;
 
   // The stored (prepared) row of a slot. Precondition: slot < size().
   const float* row(std::uint32_t slot) const noexcept { return vectors_.row(slot); }
@@ -86,8 +88,8 @@ class HnswIndex {
   };
 
   // --- hnsw_search.cpp
-  void search_prepared(const float* query, std::size_t k, std::size_t ef, bool exact,
-                       Workspace& ws, std::vector<Neighbor>& out) const;
+  void search_prepared(const float* query, std::size_t k, std::size_t ef, bool exact, Workspace& ws,
+                       std::vector<Neighbor>& out) const;
   Neighbor greedy_descend(const float* query, Neighbor start, int from_level, int to_level,
                           std::uint32_t limit, Workspace& ws) const;
   void search_level(const float* query, Neighbor start, int level, std::size_t ef,
@@ -101,7 +103,8 @@ class HnswIndex {
                         std::vector<Neighbor>& selected) const;
   void connect(std::uint32_t slot, int level, std::span<const Neighbor> selected, Workspace& ws);
   void add_link(std::uint32_t from, std::uint32_t to, float distance, int level, Workspace& ws);
-  void write_list(std::uint32_t node, int level, std::span<const Neighbor> neighbors, Workspace& ws);
+  void write_list(std::uint32_t node, int level, std::span<const Neighbor> neighbors,
+                  Workspace& ws);
 
   Entry load_entry() const noexcept;
   void store_entry(Entry entry) noexcept;

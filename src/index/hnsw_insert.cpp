@@ -33,6 +33,10 @@ int HnswIndex::random_level(std::uint32_t slot) const noexcept {
 void HnswIndex::select_neighbors(std::span<const Neighbor> sorted_candidates, std::size_t max_count,
                                  std::vector<Neighbor>& selected) const {
   selected.clear();
+  if (sorted_candidates.size() <= max_count) {  // room for all: pruning would only lose links
+    selected.assign(sorted_candidates.begin(), sorted_candidates.end());
+    return;
+  }
   for (const Neighbor& candidate : sorted_candidates) {
     if (selected.size() >= max_count) break;
     const float* row = vectors_.row(candidate.slot);
@@ -49,7 +53,8 @@ void HnswIndex::select_neighbors(std::span<const Neighbor> sorted_candidates, st
 
 // Adds `to` (at `distance` from `from`) to from's list on `level`; a full list is pruned back to
 // its maximum with the heuristic.
-void HnswIndex::add_link(std::uint32_t from, std::uint32_t to, float distance, int level, Workspace& ws) {
+void HnswIndex::add_link(std::uint32_t from, std::uint32_t to, float distance, int level,
+                         Workspace& ws) {
   const std::uint32_t max_degree = graph_.max_degree(level);
   std::lock_guard guard(graph_.lock(from));
   const std::uint32_t count = graph_.copy_neighbors(from, level, ws.links.data());
@@ -79,7 +84,8 @@ void HnswIndex::write_list(std::uint32_t node, int level, std::span<const Neighb
 
 // Gives `slot` its chosen neighbours on `level` and links each of them back to it. Other inserts
 // may already have linked themselves to `slot` here; their links are kept (pruned if too many).
-void HnswIndex::connect(std::uint32_t slot, int level, std::span<const Neighbor> selected, Workspace& ws) {
+void HnswIndex::connect(std::uint32_t slot, int level, std::span<const Neighbor> selected,
+                        Workspace& ws) {
   {
     std::lock_guard guard(graph_.lock(slot));
     const std::uint32_t existing = graph_.copy_neighbors(slot, level, ws.links.data());
@@ -92,7 +98,8 @@ void HnswIndex::connect(std::uint32_t slot, int level, std::span<const Neighbor>
     if (ws.ids.size() > graph_.max_degree(level)) {
       const float* row = vectors_.row(slot);
       ws.pruned.clear();
-      for (std::uint32_t id : ws.ids) ws.pruned.push_back({space_.distance(row, vectors_.row(id)), id});
+      for (std::uint32_t id : ws.ids)
+        ws.pruned.push_back({space_.distance(row, vectors_.row(id)), id});
       std::sort(ws.pruned.begin(), ws.pruned.end());
       select_neighbors(ws.pruned, graph_.max_degree(level), ws.kept);
       write_list(slot, level, ws.kept, ws);
@@ -100,7 +107,8 @@ void HnswIndex::connect(std::uint32_t slot, int level, std::span<const Neighbor>
       graph_.set_neighbors(slot, level, ws.ids);
     }
   }
-  for (const Neighbor& neighbor : selected) add_link(neighbor.slot, slot, neighbor.distance, level, ws);
+  for (const Neighbor& neighbor : selected)
+    add_link(neighbor.slot, slot, neighbor.distance, level, ws);
 }
 
 void HnswIndex::insert(std::uint32_t slot, std::uint32_t limit, Workspace& ws) {

@@ -16,8 +16,8 @@ namespace omendb {
 
 struct Workspace {
   VisitedSet visited;
-  CandidateList candidates;        // the ef nearest found by a graph search
-  TopK results;                    // the k nearest found by a scan
+  CandidateList candidates;              // the ef nearest found by a graph search
+  TopK results;                          // the k nearest found by a scan
   std::vector<std::uint32_t> links;      // a copied neighbour list
   std::vector<std::uint32_t> unvisited;  // the not yet visited part of it
   std::vector<Neighbor> sorted;          // results, nearest first

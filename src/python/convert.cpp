@@ -27,9 +27,13 @@ const char* exception_name(StatusCode code) {
   return "Error";
 }
 
-std::string python_type_name(nb::handle value) { return nb::cast<std::string>(nb::type_name(value.type())); }
+std::string python_type_name(nb::handle value) {
+  return nb::cast<std::string>(nb::type_name(value.type()));
+}
 
-[[noreturn]] void invalid(std::string message) { throw StatusError{Status::invalid_argument(std::move(message))}; }
+[[noreturn]] void invalid(std::string message) {
+  throw StatusError{Status::invalid_argument(std::move(message))};
+}
 
 // The UTF-8 bytes of a str; InvalidArgument (naming `where`) when it holds a lone surrogate.
 std::string utf8_of(nb::handle str, const std::string& where) {
@@ -58,8 +62,8 @@ Value to_value(nb::handle value, const std::string& where) {
     std::size_t i = 0;
     for (nb::handle item : value) {
       if (!nb::isinstance<nb::str>(item)) {
-        invalid(where + "[" + std::to_string(i) + "] must be a str (lists may hold only strings), got " +
-                python_type_name(item));
+        invalid(where + "[" + std::to_string(i) +
+                "] must be a str (lists may hold only strings), got " + python_type_name(item));
       }
       strings.push_back(utf8_of(item, where + "[" + std::to_string(i) + "]"));
       ++i;
@@ -85,7 +89,8 @@ void register_status_translator() {
       nb::object type = errors.attr(exception_name(error.status.code()));
       // The whole message, NUL characters included (PyErr_SetString would stop at the first).
       const std::string& message = error.status.message();
-      nb::object text = nb::steal(PyUnicode_DecodeUTF8(message.data(), static_cast<Py_ssize_t>(message.size()), "replace"));
+      nb::object text = nb::steal(
+          PyUnicode_DecodeUTF8(message.data(), static_cast<Py_ssize_t>(message.size()), "replace"));
       PyErr_SetObject(type.ptr(), text.ptr());
     }
   });
@@ -109,10 +114,12 @@ std::vector<std::string> to_ids(nb::handle ids) {
 }
 
 Metadata to_metadata(nb::handle dict, const std::string& where) {
-  if (!nb::isinstance<nb::dict>(dict)) invalid(where + " must be a dict, got " + python_type_name(dict));
+  if (!nb::isinstance<nb::dict>(dict))
+    invalid(where + " must be a dict, got " + python_type_name(dict));
   Metadata fields;
   for (auto [key, value] : nb::borrow<nb::dict>(dict)) {
-    if (!nb::isinstance<nb::str>(key)) invalid(where + " has a key of type " + python_type_name(key) + "; keys must be str");
+    if (!nb::isinstance<nb::str>(key))
+      invalid(where + " has a key of type " + python_type_name(key) + "; keys must be str");
     std::string name = utf8_of(key, where + " key");
     Value converted = to_value(value, where + "['" + name + "']");
     fields.push_back({std::move(name), std::move(converted)});
@@ -156,7 +163,8 @@ void append_utf32(std::string_view utf8, std::size_t width, std::vector<std::uin
     const auto lead = static_cast<unsigned char>(utf8[i]);
     const std::size_t extra = lead < 0x80 ? 0 : lead < 0xE0 ? 1 : lead < 0xF0 ? 2 : 3;
     std::uint32_t code = extra == 0 ? lead : lead & (0x3F >> extra);
-    for (std::size_t j = 1; j <= extra; ++j) code = (code << 6) | (static_cast<unsigned char>(utf8[i + j]) & 0x3F);
+    for (std::size_t j = 1; j <= extra; ++j)
+      code = (code << 6) | (static_cast<unsigned char>(utf8[i + j]) & 0x3F);
     out.push_back(code);
     i += extra + 1;
   }

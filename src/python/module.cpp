@@ -30,19 +30,22 @@ struct PyHit {
 
 // A NumPy array that owns `values` (moved to the heap and freed with the array).
 template <class T>
-nb::ndarray<nb::numpy, T> owning_array(std::vector<T>&& values, std::initializer_list<std::size_t> shape) {
+nb::ndarray<nb::numpy, T> owning_array(std::vector<T>&& values,
+                                       std::initializer_list<std::size_t> shape) {
   auto* owned = new std::vector<T>(std::move(values));
   nb::capsule owner(owned, [](void* p) noexcept { delete static_cast<std::vector<T>*>(p); });
   return nb::ndarray<nb::numpy, T>(owned->data(), shape, owner);
 }
 
-void add(Collection& collection, nb::handle ids_object, FloatMatrix vectors, nb::handle metadata_object) {
+void add(Collection& collection, nb::handle ids_object, FloatMatrix vectors,
+         nb::handle metadata_object) {
   const std::vector<std::string> ids = to_ids(ids_object);
   std::vector<Metadata> metadata;
   if (!metadata_object.is_none()) {
     if (nb::isinstance<nb::str>(metadata_object) || !PySequence_Check(metadata_object.ptr())) {
-      throw StatusError{Status::invalid_argument("metadata must be None or a list of dicts, got " +
-                                                 nb::cast<std::string>(nb::type_name(metadata_object.type())))};
+      throw StatusError{
+          Status::invalid_argument("metadata must be None or a list of dicts, got " +
+                                   nb::cast<std::string>(nb::type_name(metadata_object.type())))};
     }
     std::size_t i = 0;
     for (nb::handle item : metadata_object) {
@@ -70,7 +73,8 @@ SearchOptions search_options(std::size_t k, std::size_t ef, bool exact) {
   return options;
 }
 
-nb::list search(const Collection& collection, FloatVector query, std::size_t k, std::size_t ef, bool exact) {
+nb::list search(const Collection& collection, FloatVector query, std::size_t k, std::size_t ef,
+                bool exact) {
   Result<std::vector<Hit>> hits = Status::invalid_argument("unreachable");
   {
     nb::gil_scoped_release release;
@@ -79,15 +83,16 @@ nb::list search(const Collection& collection, FloatVector query, std::size_t k, 
   throw_if_failed(hits.status());
   nb::list result;
   for (const Hit& hit : hits.value()) {
-    result.append(PyHit{nb::str(hit.id.data(), hit.id.size()), hit.distance, to_dict(hit.metadata)});
+    result.append(
+        PyHit{nb::str(hit.id.data(), hit.id.size()), hit.distance, to_dict(hit.metadata)});
   }
   return result;
 }
 
 // Returns (ids as a uint32 array of shape (n, k, width) holding UTF-32 code points, distances as a
 // float32 array of shape (n, k)). The Python side views the first as a NumPy str array.
-nb::tuple search_batch(const Collection& collection, FloatMatrix queries, std::size_t k, std::size_t ef,
-                       bool exact) {
+nb::tuple search_batch(const Collection& collection, FloatMatrix queries, std::size_t k,
+                       std::size_t ef, bool exact) {
   Result<BatchHits> hits = Status::invalid_argument("unreachable");
   std::vector<std::uint32_t> code_points;
   std::size_t width = 1;
@@ -122,23 +127,27 @@ NB_MODULE(_core, m) {
   m.doc() = "OmenDB engine (C++). Use the omendb package, not this module.";
   register_status_translator();
 
-  m.def("simd_isa", [] { return std::string(simd::isa_name(simd::best_kernels().isa)); },
-        "The instruction set of the distance kernels in use: scalar, avx2 or avx512.");
+  m.def(
+      "simd_isa", [] { return std::string(simd::isa_name(simd::best_kernels().isa)); },
+      "The instruction set of the distance kernels in use: scalar, avx2 or avx512.");
 
   nb::class_<PyHit>(m, "Hit", "One search result: id, distance (smaller is closer) and metadata.")
       .def_ro("id", &PyHit::id)
       .def_ro("distance", &PyHit::distance)
       .def_ro("metadata", &PyHit::metadata)
       .def("__repr__", [](const PyHit& hit) {
-        return nb::str("Hit(id={!r}, distance={}, metadata={!r})").format(hit.id, hit.distance, hit.metadata);
+        return nb::str("Hit(id={!r}, distance={}, metadata={!r})")
+            .format(hit.id, hit.distance, hit.metadata);
       });
 
   nb::class_<Collection>(m, "Collection")
       .def_prop_ro("name", &Collection::name)
       .def_prop_ro("dim", [](const Collection& c) { return c.options().dim; })
-      .def_prop_ro("metric", [](const Collection& c) { return std::string(metric_name(c.options().metric)); })
+      .def_prop_ro("metric",
+                   [](const Collection& c) { return std::string(metric_name(c.options().metric)); })
       .def_prop_ro("m", [](const Collection& c) { return c.options().m; })
-      .def_prop_ro("ef_construction", [](const Collection& c) { return c.options().ef_construction; })
+      .def_prop_ro("ef_construction",
+                   [](const Collection& c) { return c.options().ef_construction; })
       .def("__len__", &Collection::size)
       .def_prop_ro("closed", &Collection::closed)
       .def("add", &add, "ids"_a, "vectors"_a, "metadata"_a.none())
@@ -162,7 +171,8 @@ NB_MODULE(_core, m) {
             options.dim = dim;
             const std::optional<Metric> parsed = parse_metric(metric);
             if (!parsed) {
-              throw StatusError{Status::invalid_argument("metric must be 'l2', 'cosine' or 'ip', got '" + metric + "'")};
+              throw StatusError{Status::invalid_argument(
+                  "metric must be 'l2', 'cosine' or 'ip', got '" + metric + "'")};
             }
             options.metric = *parsed;
             options.m = m;
@@ -170,11 +180,14 @@ NB_MODULE(_core, m) {
             return value_or_throw(db.create_collection(name, options));
           },
           "name"_a, "dim"_a, "metric"_a, "m"_a, "ef_construction"_a)
-      .def("get_collection", [](const Database& db, const std::string& name) {
-        return value_or_throw(db.get_collection(name));
-      })
-      .def("collection_names", [](const Database& db) { return value_or_throw(db.collection_names()); })
-      .def("drop_collection", [](Database& db, const std::string& name) { throw_if_failed(db.drop_collection(name)); })
+      .def("get_collection",
+           [](const Database& db, const std::string& name) {
+             return value_or_throw(db.get_collection(name));
+           })
+      .def("collection_names",
+           [](const Database& db) { return value_or_throw(db.collection_names()); })
+      .def("drop_collection",
+           [](Database& db, const std::string& name) { throw_if_failed(db.drop_collection(name)); })
       .def("close", &Database::close)
       .def_prop_ro("closed", &Database::closed);
 }

@@ -28,7 +28,9 @@ std::uint64_t read_xcr0() noexcept {
   return (static_cast<std::uint64_t>(edx) << 32) | eax;
 }
 
-bool all_set(std::uint64_t bits, std::uint64_t wanted) noexcept { return (bits & wanted) == wanted; }
+bool all_set(std::uint64_t bits, std::uint64_t wanted) noexcept {
+  return (bits & wanted) == wanted;
+}
 
 }  // namespace
 

@@ -51,7 +51,8 @@ Isa detect_isa() noexcept {
   }
   if (const char* wanted = std::getenv("OMENDB_SIMD")) {
     for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512}) {
-      if (std::strcmp(wanted, isa_name(isa)) == 0 && static_cast<int>(isa) <= static_cast<int>(best)) {
+      if (std::strcmp(wanted, isa_name(isa)) == 0 &&
+          static_cast<int>(isa) <= static_cast<int>(best)) {
         return isa;
       }
     }

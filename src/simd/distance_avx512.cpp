@@ -14,8 +14,10 @@ __mmask16 tail_mask(std::size_t count) noexcept {
 // Sum of the 16 lanes. GCC 12's _mm512_reduce_add_ps (and the unmasked 256-bit extracts) trip a
 // false -Wuninitialized inside its own header; the masked extracts compile to the same code.
 float horizontal_sum(__m512 v) noexcept {
-  const __m256 halves = _mm256_add_ps(_mm512_maskz_extractf32x8_ps(0xFF, v, 0), _mm512_maskz_extractf32x8_ps(0xFF, v, 1));
-  const __m128 quarters = _mm_add_ps(_mm256_castps256_ps128(halves), _mm256_extractf128_ps(halves, 1));
+  const __m256 halves = _mm256_add_ps(_mm512_maskz_extractf32x8_ps(0xFF, v, 0),
+                                      _mm512_maskz_extractf32x8_ps(0xFF, v, 1));
+  const __m128 quarters =
+      _mm_add_ps(_mm256_castps256_ps128(halves), _mm256_extractf128_ps(halves, 1));
   const __m128 pairs = _mm_add_ps(quarters, _mm_movehl_ps(quarters, quarters));
   return _mm_cvtss_f32(_mm_add_ss(pairs, _mm_movehdup_ps(pairs)));
 }
@@ -39,7 +41,8 @@ float l2_squared_avx512(const float* a, const float* b, std::size_t dim) noexcep
   }
   if (i < dim) {
     const __mmask16 mask = tail_mask(dim - i);
-    const __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(mask, a + i), _mm512_maskz_loadu_ps(mask, b + i));
+    const __m512 d =
+        _mm512_sub_ps(_mm512_maskz_loadu_ps(mask, a + i), _mm512_maskz_loadu_ps(mask, b + i));
     acc1 = _mm512_fmadd_ps(d, d, acc1);
   }
   return horizontal_sum(_mm512_add_ps(acc0, acc1));
@@ -59,7 +62,8 @@ float dot_avx512(const float* a, const float* b, std::size_t dim) noexcept {
   }
   if (i < dim) {
     const __mmask16 mask = tail_mask(dim - i);
-    acc1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, a + i), _mm512_maskz_loadu_ps(mask, b + i), acc1);
+    acc1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, a + i), _mm512_maskz_loadu_ps(mask, b + i),
+                           acc1);
   }
   return horizontal_sum(_mm512_add_ps(acc0, acc1));
 }

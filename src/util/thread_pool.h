@@ -41,10 +41,10 @@ class ThreadPool {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable done_;
-  Loop* loop_ = nullptr;          // guarded by mutex_
-  std::size_t generation_ = 0;    // guarded by mutex_; bumped for each loop
+  Loop* loop_ = nullptr;            // guarded by mutex_
+  std::size_t generation_ = 0;      // guarded by mutex_; bumped for each loop
   std::size_t active_workers_ = 0;  // guarded by mutex_
-  bool stopping_ = false;         // guarded by mutex_
+  bool stopping_ = false;           // guarded by mutex_
   std::vector<std::thread> workers_;
 };
 

@@ -29,7 +29,8 @@ class CollectionTest : public ::testing::Test {
     docs = created.value();
   }
 
-  Status add(std::vector<std::string_view> ids, std::vector<float> vectors, std::vector<Metadata> metadata = {}) {
+  Status add(std::vector<std::string_view> ids, std::vector<float> vectors,
+             std::vector<Metadata> metadata = {}) {
     RecordBatch batch;
     batch.ids = ids;
     batch.vectors = vectors;
@@ -101,8 +102,10 @@ TEST_F(CollectionTest, BadBatchesChangeNothing) {
       {"empty id", add({""}, {1, 2, 3}), StatusCode::kInvalidArgument},
       {"empty batch", add({}, {}), StatusCode::kInvalidArgument},
       {"metadata count", add({"x", "y"}, {1, 2, 3, 4, 5, 6}, {{}}), StatusCode::kInvalidArgument},
-      {"duplicate key", add({"x"}, {1, 2, 3}, {{{"k", true}, {"k", false}}}), StatusCode::kInvalidArgument},
-      {"NaN metadata", add({"x"}, {1, 2, 3}, {{{"k", std::nan("")}}}), StatusCode::kInvalidArgument},
+      {"duplicate key", add({"x"}, {1, 2, 3}, {{{"k", true}, {"k", false}}}),
+       StatusCode::kInvalidArgument},
+      {"NaN metadata", add({"x"}, {1, 2, 3}, {{{"k", std::nan("")}}}),
+       StatusCode::kInvalidArgument},
   };
   for (const Case& c : cases) {
     EXPECT_EQ(c.status.code(), c.expected) << c.what << ": " << c.status.message();
@@ -117,11 +120,13 @@ TEST_F(CollectionTest, BadBatchesChangeNothing) {
 TEST_F(CollectionTest, BadSearchesAreRefused) {
   ASSERT_TRUE(add({"a"}, {1, 2, 3}).is_ok());
   SearchOptions options;
-  EXPECT_EQ(docs->search(std::vector<float>{1, 2}, options).status().code(), StatusCode::kDimensionMismatch);
+  EXPECT_EQ(docs->search(std::vector<float>{1, 2}, options).status().code(),
+            StatusCode::kDimensionMismatch);
   EXPECT_EQ(docs->search(std::vector<float>{1, std::nanf(""), 2}, options).status().code(),
             StatusCode::kInvalidArgument);
   options.k = 0;
-  EXPECT_EQ(docs->search(std::vector<float>{1, 2, 3}, options).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(docs->search(std::vector<float>{1, 2, 3}, options).status().code(),
+            StatusCode::kInvalidArgument);
   options.k = 1;
   EXPECT_EQ(docs->search_batch(std::vector<float>{1, 2, 3, 4}, options).status().code(),
             StatusCode::kDimensionMismatch);
@@ -144,8 +149,10 @@ TEST_F(CollectionTest, ClosedCollectionRefusesEveryCall) {
   ASSERT_TRUE(add({"a"}, {1, 2, 3}).is_ok());
   ASSERT_TRUE(db->drop_collection("docs").is_ok());
   EXPECT_EQ(add({"b"}, {1, 2, 3}).code(), StatusCode::kClosed);
-  EXPECT_EQ(docs->search(std::vector<float>{1, 2, 3}, SearchOptions{}).status().code(), StatusCode::kClosed);
-  EXPECT_EQ(docs->search_batch(std::vector<float>{1, 2, 3}, SearchOptions{}).status().code(), StatusCode::kClosed);
+  EXPECT_EQ(docs->search(std::vector<float>{1, 2, 3}, SearchOptions{}).status().code(),
+            StatusCode::kClosed);
+  EXPECT_EQ(docs->search_batch(std::vector<float>{1, 2, 3}, SearchOptions{}).status().code(),
+            StatusCode::kClosed);
 }
 
 // Two threads search while batches are added: every hit is an id added before or during the

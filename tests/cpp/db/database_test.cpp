@@ -20,17 +20,21 @@ CollectionOptions options_with(std::size_t dim, Metric metric = Metric::kL2) {
 }
 
 TEST(Database, OnDiskPathsAreNotSupportedYet) {
-  EXPECT_EQ(Database::open("/tmp/somewhere", DatabaseOptions{}).status().code(), StatusCode::kNotSupported);
+  EXPECT_EQ(Database::open("/tmp/somewhere", DatabaseOptions{}).status().code(),
+            StatusCode::kNotSupported);
 }
 
 TEST(Database, CollectionNamesAreValidated) {
   for (const char* bad : {"", "a/b", "..", ".hidden", "a b", "tab\tname"}) {
     EXPECT_EQ(validate_collection_name(bad).code(), StatusCode::kInvalidArgument) << bad;
   }
-  EXPECT_EQ(validate_collection_name(std::string("nul\0x", 5)).code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(validate_collection_name(std::string(Database::kMaxCollectionNameBytes + 1, 'a')).code(),
+  EXPECT_EQ(validate_collection_name(std::string("nul\0x", 5)).code(),
             StatusCode::kInvalidArgument);
-  for (const char* good : {"docs", "my-docs_v2.1", "A"}) EXPECT_TRUE(validate_collection_name(good).is_ok()) << good;
+  EXPECT_EQ(
+      validate_collection_name(std::string(Database::kMaxCollectionNameBytes + 1, 'a')).code(),
+      StatusCode::kInvalidArgument);
+  for (const char* good : {"docs", "my-docs_v2.1", "A"})
+    EXPECT_TRUE(validate_collection_name(good).is_ok()) << good;
 }
 
 TEST(Database, CreateIsGetOrCreateAndChecksDimAndMetric) {
@@ -40,10 +44,12 @@ TEST(Database, CreateIsGetOrCreateAndChecksDimAndMetric) {
   auto again = db->create_collection("docs", options_with(4));
   ASSERT_TRUE(again.is_ok());
   EXPECT_EQ(first.value().get(), again.value().get());
-  EXPECT_EQ(db->create_collection("docs", options_with(5)).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(db->create_collection("docs", options_with(5)).status().code(),
+            StatusCode::kInvalidArgument);
   EXPECT_EQ(db->create_collection("docs", options_with(4, Metric::kCosine)).status().code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(db->create_collection("zero", options_with(0)).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(db->create_collection("zero", options_with(0)).status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 TEST(Database, ListsGetsAndDropsCollections) {
@@ -66,7 +72,8 @@ TEST(Database, CloseEndsEveryCall) {
   EXPECT_TRUE(db->closed());
   EXPECT_EQ(db->collection_names().status().code(), StatusCode::kClosed);
   EXPECT_EQ(db->create_collection("x", options_with(2)).status().code(), StatusCode::kClosed);
-  EXPECT_EQ(docs->search(std::vector<float>{1, 2}, SearchOptions{}).status().code(), StatusCode::kClosed);
+  EXPECT_EQ(docs->search(std::vector<float>{1, 2}, SearchOptions{}).status().code(),
+            StatusCode::kClosed);
 }
 
 }  // namespace

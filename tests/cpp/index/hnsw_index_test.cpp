@@ -36,7 +36,8 @@ std::unique_ptr<HnswIndex> build(Metric metric, std::size_t dim, const std::vect
 }
 
 // Exact k nearest slots of a query, by the index's own scan.
-std::vector<std::uint32_t> exact_slots(const HnswIndex& index, std::span<const float> query, std::size_t k) {
+std::vector<std::uint32_t> exact_slots(const HnswIndex& index, std::span<const float> query,
+                                       std::size_t k) {
   std::vector<Neighbor> hits;
   index.search(query, k, k, /*exact=*/true, hits);
   std::vector<std::uint32_t> slots;
@@ -49,8 +50,8 @@ std::vector<float> tail_rows(const std::vector<float>& rows, std::size_t n, std:
   return {rows.begin() + static_cast<std::ptrdiff_t>(n * dim), rows.end()};
 }
 
-double recall(const HnswIndex& index, const std::vector<float>& queries, std::size_t dim, std::size_t k,
-              std::size_t ef) {
+double recall(const HnswIndex& index, const std::vector<float>& queries, std::size_t dim,
+              std::size_t k, std::size_t ef) {
   std::size_t found = 0;
   const std::size_t count = queries.size() / dim;
   std::vector<Neighbor> hits;
@@ -85,7 +86,8 @@ TEST(HnswIndex, ExactSearchMatchesBruteForce) {
   std::vector<Neighbor> truth;
   for (std::uint32_t slot = 0; slot < 500; ++slot) {
     float d = 0;
-    for (std::size_t j = 0; j < dim; ++j) d += (rows[slot * dim + j] - query[j]) * (rows[slot * dim + j] - query[j]);
+    for (std::size_t j = 0; j < dim; ++j)
+      d += (rows[slot * dim + j] - query[j]) * (rows[slot * dim + j] - query[j]);
     truth.push_back({d, slot});
   }
   std::sort(truth.begin(), truth.end());
@@ -273,7 +275,8 @@ TEST(HnswIndex, SiftSmallRecallMatchesShippedGroundTruth) {
     for (std::size_t q = 0; q < count; ++q) {
       index->search({queries->data() + q * dim, dim}, 10, ef, false, hits);
       const auto* row = truth->data() + q * truth_dim;
-      for (const Neighbor& hit : hits) found += std::count(row, row + 10, static_cast<std::int32_t>(hit.slot));
+      for (const Neighbor& hit : hits)
+        found += std::count(row, row + 10, static_cast<std::int32_t>(hit.slot));
     }
     const double measured = static_cast<double>(found) / static_cast<double>(count * 10);
     std::cout << "siftsmall recall@10 at ef=" << ef << ": " << measured << "\n";

@@ -46,7 +46,8 @@ std::optional<std::vector<T>> read_vecs(const std::filesystem::path& path, std::
     dim = static_cast<std::size_t>(row_dim);
     const std::size_t start = values.size();
     values.resize(start + dim);
-    in.read(reinterpret_cast<char*>(values.data() + start), static_cast<std::streamsize>(dim * sizeof(T)));
+    in.read(reinterpret_cast<char*>(values.data() + start),
+            static_cast<std::streamsize>(dim * sizeof(T)));
   }
   return values;
 }
