@@ -37,11 +37,14 @@ class IdMap {
   // Makes room for `ids` ids of `bytes` bytes in all without reallocating.
   void reserve(std::size_t ids, std::size_t bytes);
 
+  // The 64-bit hash of an id: its low bits pick the bucket, its high 32 bits are the entry's tag.
+  // Public so tests can construct colliding ids.
+  static std::uint64_t hash(std::string_view id) noexcept;
+
   // Bytes held by the table, the offsets and the id bytes.
   std::size_t memory_bytes() const noexcept;
 
  private:
-  static std::uint64_t hash(std::string_view id) noexcept;
   // Index of the entry holding `id`, or of the empty entry where it would go.
   std::size_t probe(std::string_view id, std::uint64_t hash) const noexcept;
   void grow_table(std::size_t min_entries);

@@ -53,19 +53,6 @@ std::vector<std::string> random_unique_ids(std::size_t count, std::uint64_t seed
   return ids;
 }
 
-// The hash IdMap uses (id_map.cpp: FNV-1a, then the splitmix64 finaliser), mirrored here only to
-// construct ids whose table entries collide. If the map's hash changes, the tests using this
-// still check correctness but may no longer force collisions.
-std::uint64_t mirrored_hash(std::string_view id) {
-  std::uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : id) h = (h ^ c) * 0x100000001b3ull;
-  h ^= h >> 30;
-  h *= 0xbf58476d1ce4e5b9ull;
-  h ^= h >> 27;
-  h *= 0x94d049bb133111ebull;
-  return h ^ (h >> 31);
-}
-
 // Candidate id number n for the collision search: "c" followed by n in decimal.
 std::string candidate_id(std::uint32_t n) {
   std::string id = "c";
@@ -81,7 +68,7 @@ std::vector<std::pair<std::string, std::string>> find_tag_colliding_pairs() {
   constexpr std::uint32_t kCandidates = 1u << 21;
   keys.reserve(kCandidates);
   for (std::uint32_t n = 0; n < kCandidates; ++n) {
-    keys.emplace_back(mirrored_hash(candidate_id(n)) & kTagAndHomeBits, n);
+    keys.emplace_back(IdMap::hash(candidate_id(n)) & kTagAndHomeBits, n);
   }
   std::sort(keys.begin(), keys.end());
   std::vector<std::pair<std::string, std::string>> pairs;
