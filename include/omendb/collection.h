@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -33,6 +34,13 @@ struct BatchHits {
   std::size_t k = 0;
   std::vector<std::string> ids;  // queries * k; "" where fewer than k records exist
   std::vector<float> distances;  // queries * k; +infinity where fewer than k records exist
+};
+
+// A stored record, as get() returns it.
+struct Record {
+  std::string id;
+  std::vector<float> vector;  // as stored: normalised for the cosine metric
+  Metadata metadata;
 };
 
 // A batch of records to insert. All spans must outlive the call.
@@ -64,6 +72,20 @@ class Collection {
   // stored records) or invalid metadata. Cost: O(n * ef_construction * log(size)) distance
   // computations, spread over the database's threads.
   Status add(const RecordBatch& batch);
+
+  // Inserts a batch, replacing the records whose ids exist already (all records or none). Fails
+  // like add() but for ids that exist; an id repeated within the batch is still kDuplicateId.
+  // A replaced record is seen by searches either as it was or as it becomes.
+  Status upsert(const RecordBatch& batch);
+
+  // Deletes the records with these ids; ids that do not exist are skipped. Returns how many were
+  // deleted. From return on, no search returns them; their neighbours in the graph are relinked
+  // around them. Cost: O(deleted * m^2) distance computations.
+  Result<std::size_t> remove(std::span<const std::string_view> ids);
+
+  // The records with these ids, in the order asked; nothing for an id that does not exist.
+  // Cost: O(ids * dim).
+  Result<std::vector<std::optional<Record>>> get(std::span<const std::string_view> ids) const;
 
   // The k nearest records to `query` (dim floats), best first. Fewer than k only when the
   // collection holds fewer. Cost: O(ef * log(size)) distances on the graph, O(size) if exact or

@@ -1,15 +1,19 @@
 """OmenDB: an embedded vector database. ``db = omendb.open(":memory:")`` to start."""
 
 from ._api import Collection, Database, open  # noqa: A004
-from ._core import Hit, simd_isa
+from ._core import Hit, Record, simd_isa
 from ._errors import (
     ClosedError,
+    CorruptionError,
     DimensionError,
     DuplicateIdError,
     Error,
     InvalidArgumentError,
+    LockedError,
     NotFoundError,
     NotSupportedError,
+    ReadOnlyError,
+    StorageError,
 )
 
 __version__ = "0.1.0"
@@ -19,6 +23,7 @@ __all__ = [
     "Database",
     "Collection",
     "Hit",
+    "Record",
     "simd_isa",
     "Error",
     "InvalidArgumentError",
@@ -27,4 +32,8 @@ __all__ = [
     "NotFoundError",
     "ClosedError",
     "NotSupportedError",
+    "StorageError",
+    "CorruptionError",
+    "LockedError",
+    "ReadOnlyError",
 ]

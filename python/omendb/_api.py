@@ -149,10 +149,45 @@ class Collection:
 
         ids: list of unique, non-empty str. vectors: array-like of shape (len(ids), dim).
         metadata: None or one dict per id (values: None, bool, int, float, str, list of str).
-        Raises DuplicateIdError, DimensionError or InvalidArgumentError, changing nothing.
+        Raises DuplicateIdError (an id exists or repeats), DimensionError or
+        InvalidArgumentError, changing nothing.
         """
+        self._engine.add(*self._batch(ids, vectors, metadata))
+
+    def upsert(
+        self,
+        ids: Sequence[str],
+        vectors: Any,
+        metadata: Optional[Sequence[Optional[dict]]] = None,
+    ) -> None:
+        """Insert records, replacing those whose ids exist (vector and metadata both).
+
+        Takes the arguments of ``add``; all records are written or none. An id repeated within
+        the batch raises DuplicateIdError.
+        """
+        self._engine.upsert(*self._batch(ids, vectors, metadata))
+
+    def delete(self, ids: Sequence[str]) -> int:
+        """Delete the records with these ids; returns how many existed and were deleted.
+
+        From return on no search returns them; their graph neighbours are relinked around them.
+        """
+        return self._engine.delete(self._ids(ids))
+
+    def get(self, ids: Sequence[str]) -> list:
+        """The records with these ids, in the order asked: each has ``.id``, ``.vector`` (float32,
+        as stored: unit length for cosine) and ``.metadata``; ``None`` for an id that does not
+        exist."""
+        return self._engine.get(self._ids(ids))
+
+    def _ids(self, ids: Any) -> Sequence[str]:
         if isinstance(ids, (str, bytes)) or not isinstance(ids, Sequence):
             ids = _as_list(ids, "ids")
+        return ids
+
+    def _batch(self, ids: Any, vectors: Any, metadata: Any) -> tuple:
+        """Checks and converts the arguments of add/upsert: (ids, float32 matrix, metadata)."""
+        ids = self._ids(ids)
         if len(ids) == 0:
             raise InvalidArgumentError("add() needs at least one record, got an empty batch")
         matrix = self._matrix(vectors, "vectors")
@@ -169,7 +204,7 @@ class Collection:
                     f"{len(metadata)} metadata entries"
                 )
             metadata = [{} if entry is None else entry for entry in metadata]
-        self._engine.add(ids, matrix, metadata)
+        return ids, matrix, metadata
 
     def search(self, vector: Any, k: int = 10, ef: Optional[int] = None, exact: bool = False) -> list:
         """The k records nearest to ``vector``, best first, as hits with ``.id``, ``.distance``

@@ -30,3 +30,19 @@ class ClosedError(Error):
 
 class NotSupportedError(Error):
     """A feature this build does not provide yet."""
+
+
+class StorageError(Error, OSError):
+    """The operating system refused a file operation (full disk, permissions, ...)."""
+
+
+class CorruptionError(Error):
+    """Stored data failed a check (magic, version, length or checksum)."""
+
+
+class LockedError(Error):
+    """Another process holds the database's write lock."""
+
+
+class ReadOnlyError(Error):
+    """A write on a database opened read-only."""

@@ -49,7 +49,7 @@ std::optional<std::uint32_t> IdMap::find(std::string_view id) const noexcept {
 
 std::uint32_t IdMap::insert(std::string_view id) {
   // Keep the load at or below 0.7 so probe sequences stay short.
-  if ((size() + 1) * 10 > table_.size() * 7) grow_table(table_.size() * 2);
+  if ((live_ + 1) * 10 > table_.size() * 7) grow_table(table_.size() * 2);
   const std::uint64_t h = hash(id);
   const auto slot = static_cast<std::uint32_t>(size());
   // Probe before appending: `id` may view bytes_, which the append can reallocate.
@@ -66,6 +66,27 @@ std::uint32_t IdMap::insert(std::string_view id) {
   }
   offsets_.push_back(bytes_.size());
   table_[entry] = (std::uint64_t{hash_tag(h)} << 32) | (std::uint64_t{slot} + 1);
+  ++live_;
+  return slot;
+}
+
+std::optional<std::uint32_t> IdMap::erase(std::string_view id) noexcept {
+  std::size_t hole = probe(id, hash(id));
+  if (table_[hole] == 0) return std::nullopt;
+  const auto slot = static_cast<std::uint32_t>((table_[hole] & kSlotMask) - 1);
+  // Shift later entries of the probe run back into the hole unless their home bucket lies
+  // cyclically after the hole (they would become unreachable).
+  for (std::size_t next = (hole + 1) & mask_; table_[next] != 0; next = (next + 1) & mask_) {
+    const auto next_slot = static_cast<std::uint32_t>((table_[next] & kSlotMask) - 1);
+    const std::size_t home = hash(this->id(next_slot)) & mask_;
+    const bool home_between = ((next - home) & mask_) < ((next - hole) & mask_);
+    if (!home_between) {
+      table_[hole] = table_[next];
+      hole = next;
+    }
+  }
+  table_[hole] = 0;
+  --live_;
   return slot;
 }
 
@@ -77,9 +98,12 @@ void IdMap::reserve(std::size_t ids, std::size_t bytes) {
 }
 
 void IdMap::grow_table(std::size_t min_entries) {
+  std::vector<std::uint64_t> old = std::move(table_);
   table_.assign(std::bit_ceil(min_entries), 0);
   mask_ = table_.size() - 1;
-  for (std::uint32_t slot = 0; slot < size(); ++slot) {
+  for (const std::uint64_t entry : old) {
+    if (entry == 0) continue;
+    const auto slot = static_cast<std::uint32_t>((entry & kSlotMask) - 1);
     const std::uint64_t h = hash(id(slot));
     std::size_t i = h & mask_;
     while (table_[i] != 0) i = (i + 1) & mask_;

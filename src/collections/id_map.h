@@ -29,10 +29,21 @@ class IdMap {
   // Gives `id` the next slot and returns it. Precondition: !find(id). Cost: O(1) amortised.
   std::uint32_t insert(std::string_view id);
 
+  // Removes `id` from the id -> slot direction; its slot keeps its id for id(slot), and the id may
+  // be inserted again (getting a new slot). Returns the slot it had, or nothing if absent. Cost:
+  // O(1) expected (backward-shift deletion: no tombstones in the table).
+  std::optional<std::uint32_t> erase(std::string_view id) noexcept;
+
+  // Ids reachable by find(): size() minus the erased ones.
+  std::size_t live() const noexcept { return live_; }
+
   // The id of `slot`. Precondition: slot < size(). The view lives until the next insert().
   std::string_view id(std::uint32_t slot) const noexcept {
     return std::string_view(bytes_).substr(offsets_[slot], offsets_[slot + 1] - offsets_[slot]);
   }
+
+  // Bytes of all ids inserted so far (erased ones included).
+  std::size_t id_bytes() const noexcept { return bytes_.size(); }
 
   // Makes room for `ids` ids of `bytes` bytes in all without reallocating.
   void reserve(std::size_t ids, std::size_t bytes);
@@ -49,6 +60,7 @@ class IdMap {
   std::size_t probe(std::string_view id, std::uint64_t hash) const noexcept;
   void grow_table(std::size_t min_entries);
 
+  std::size_t live_ = 0;
   std::vector<std::uint64_t> table_;  // 0 = empty, else (hash high 32 bits << 32) | (slot + 1)
   std::size_t mask_ = 0;              // table_.size() - 1 (a power of two)
   std::string bytes_;

@@ -68,7 +68,9 @@ struct Collection::State {
         index(options.metric, options.dim, index_params(options)) {}
 
   Status check_batch(const RecordBatch& batch) const;
-  Status check_new_ids(std::span<const std::string_view> new_ids) const;
+  Status check_new_ids(std::span<const std::string_view> new_ids, bool replace) const;
+  Status write(const RecordBatch& batch, bool replace);
+  void retire(std::uint32_t slot);
 
   const std::string name;
   const CollectionOptions options;
@@ -90,7 +92,7 @@ Collection::~Collection() = default;
 
 const std::string& Collection::name() const noexcept { return state_->name; }
 const CollectionOptions& Collection::options() const noexcept { return state_->options; }
-std::size_t Collection::size() const noexcept { return state_->index.size(); }
+std::size_t Collection::size() const noexcept { return state_->index.live_size(); }
 bool Collection::closed() const noexcept { return state_->closed.load(); }
 
 Status Collection::State::check_batch(const RecordBatch& batch) const {
@@ -124,13 +126,16 @@ Status Collection::State::check_batch(const RecordBatch& batch) const {
   return Status::ok();
 }
 
-Status Collection::State::check_new_ids(std::span<const std::string_view> new_ids) const {
+// Ok unless an id repeats within the batch or, when !replace, exists already.
+Status Collection::State::check_new_ids(std::span<const std::string_view> new_ids,
+                                        bool replace) const {
   std::unordered_set<std::string_view> seen;
   seen.reserve(new_ids.size());
   std::shared_lock lock(records_mutex);
   for (const std::string_view id : new_ids) {
-    if (ids.find(id))
+    if (!replace && ids.find(id)) {
       return {StatusCode::kDuplicateId, "id '" + std::string(id) + "' already exists"};
+    }
     if (!seen.insert(id).second) {
       return {StatusCode::kDuplicateId,
               "id '" + std::string(id) + "' appears more than once in the batch"};
@@ -139,42 +144,100 @@ Status Collection::State::check_new_ids(std::span<const std::string_view> new_id
   return Status::ok();
 }
 
-Status Collection::add(const RecordBatch& batch) {
-  State& s = *state_;
-  if (s.closed.load()) return closed_error(s.name);
-  if (Status status = s.check_batch(batch); !status.is_ok()) return status;
-  Metadata empty;
-  std::vector<Metadata> metadata(batch.metadata.begin(), batch.metadata.end());
-  for (std::size_t i = 0; i < metadata.size(); ++i) {
-    if (Status status = normalize_metadata(metadata[i]); !status.is_ok()) {
+// Deletes the record in `slot` from the records and from searches. Caller holds records_mutex
+// exclusively and the writer lock.
+void Collection::State::retire(std::uint32_t slot) {
+  index.mark_deleted(slot);
+  if (has_metadata) metadata[slot] = Metadata{};
+}
+
+Status Collection::State::write(const RecordBatch& batch, bool replace) {
+  if (closed.load()) return closed_error(name);
+  if (Status status = check_batch(batch); !status.is_ok()) return status;
+  std::vector<Metadata> new_metadata(batch.metadata.begin(), batch.metadata.end());
+  for (std::size_t i = 0; i < new_metadata.size(); ++i) {
+    if (Status status = normalize_metadata(new_metadata[i]); !status.is_ok()) {
       return Status::invalid_argument("metadata[" + std::to_string(i) + "]: " + status.message());
     }
   }
 
+  std::lock_guard writer(write_mutex);
+  if (closed.load()) return closed_error(name);
+  if (Status status = check_new_ids(batch.ids, replace); !status.is_ok()) return status;
+
+  const std::size_t first = index.size();
+  const std::size_t n = batch.ids.size();
+  index.write_rows(batch.vectors, n);
+  std::vector<std::uint32_t> replaced;
+  {
+    std::size_t new_bytes = 0;
+    for (const std::string_view id : batch.ids) new_bytes += id.size();
+    std::unique_lock lock(records_mutex);
+    ids.reserve(first + n, ids.id_bytes() + new_bytes);
+    if (!new_metadata.empty() || has_metadata) {
+      metadata.resize(first);  // the slots before the first record with metadata have none
+      metadata.reserve(first + n);
+      for (std::size_t i = 0; i < n; ++i) {
+        metadata.push_back(new_metadata.empty() ? Metadata{} : std::move(new_metadata[i]));
+      }
+      has_metadata = true;
+    }
+    for (const std::string_view id : batch.ids) {
+      if (const std::optional<std::uint32_t> old = replace ? ids.erase(id) : std::nullopt) {
+        retire(*old);
+        replaced.push_back(*old);
+      }
+      ids.insert(id);
+    }
+    index.publish(first + n);
+  }
+  index.link(static_cast<std::uint32_t>(first), n, *pool);
+  index.repair(replaced, *pool);
+  return Status::ok();
+}
+
+Status Collection::add(const RecordBatch& batch) { return state_->write(batch, /*replace=*/false); }
+
+Status Collection::upsert(const RecordBatch& batch) {
+  return state_->write(batch, /*replace=*/true);
+}
+
+Result<std::size_t> Collection::remove(std::span<const std::string_view> ids) {
+  State& s = *state_;
+  if (s.closed.load()) return closed_error(s.name);
   std::lock_guard writer(s.write_mutex);
   if (s.closed.load()) return closed_error(s.name);
-  if (Status status = s.check_new_ids(batch.ids); !status.is_ok()) return status;
-
-  const std::size_t first = s.index.size();
-  const std::size_t n = batch.ids.size();
-  s.index.write_rows(batch.vectors, n);
+  std::vector<std::uint32_t> removed;
   {
-    std::size_t id_bytes = 0;
-    for (const std::string_view id : batch.ids) id_bytes += id.size();
     std::unique_lock lock(s.records_mutex);
-    s.ids.reserve(first + n, id_bytes);
-    for (const std::string_view id : batch.ids) s.ids.insert(id);
-    if (!metadata.empty() || s.has_metadata) {
-      s.metadata.resize(first);  // the slots before the first record with metadata have none
-      s.metadata.reserve(first + n);
-      for (std::size_t i = 0; i < n; ++i)
-        s.metadata.push_back(metadata.empty() ? empty : std::move(metadata[i]));
-      s.has_metadata = true;
+    for (const std::string_view id : ids) {
+      if (const std::optional<std::uint32_t> slot = s.ids.erase(id)) {
+        s.retire(*slot);
+        removed.push_back(*slot);
+      }
     }
-    s.index.publish(first + n);
   }
-  s.index.link(static_cast<std::uint32_t>(first), n, *s.pool);
-  return Status::ok();
+  s.index.repair(removed, *s.pool);
+  return removed.size();
+}
+
+Result<std::vector<std::optional<Record>>> Collection::get(
+    std::span<const std::string_view> ids) const {
+  const State& s = *state_;
+  if (s.closed.load()) return closed_error(s.name);
+  std::vector<std::optional<Record>> records(ids.size());
+  const std::size_t dim = s.options.dim;
+  std::shared_lock lock(s.records_mutex);
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const std::optional<std::uint32_t> slot = s.ids.find(ids[i]);
+    if (!slot) continue;
+    Record& record = records[i].emplace();
+    record.id = ids[i];
+    const float* row = s.index.row(*slot);
+    record.vector.assign(row, row + dim);
+    if (s.has_metadata) record.metadata = s.metadata[*slot];
+  }
+  return records;
 }
 
 Result<std::vector<Hit>> Collection::search(std::span<const float> query,

@@ -60,9 +60,18 @@ class CandidateList {
 
   // Copies the kept nodes, nearest first, to `out` (at most `count` of them).
   void nearest(std::size_t count, std::vector<Neighbor>& out) const {
+    nearest_matching(
+        count, [](std::uint32_t) { return true; }, out);
+  }
+
+  // Copies the nearest kept nodes for which matches(slot) holds, nearest first, to `out` (at most
+  // `count` of them).
+  template <class Matches>
+  void nearest_matching(std::size_t count, Matches matches, std::vector<Neighbor>& out) const {
     out.clear();
-    for (std::size_t i = 0; i < std::min(count, size_); ++i)
-      out.push_back({entries_[i].distance, entries_[i].slot});
+    for (std::size_t i = 0; i < size_ && out.size() < count; ++i) {
+      if (matches(entries_[i].slot)) out.push_back({entries_[i].distance, entries_[i].slot});
+    }
   }
 
  private:

@@ -10,9 +10,17 @@
 
 namespace omendb {
 
-// Pushes every slot in [0, limit) with its distance to `query` (a prepared row) into `results`,
-// which keeps the nearest. Cost: limit distance computations, rows read in order.
+// Pushes every slot in [0, limit) for which keep(slot) holds, with its distance to `query` (a
+// prepared row), into `results`, which keeps the nearest. Cost: one distance per kept slot, rows
+// read in order. `keep` is a template parameter so an always-true predicate costs nothing.
+template <class Keep>
 void flat_search(const Space& space, const VectorStore& vectors, const float* query,
-                 std::uint32_t limit, TopK& results);
+                 std::uint32_t limit, Keep keep, TopK& results) {
+  for (std::uint32_t slot = 0; slot < limit; ++slot) {
+    if (!keep(slot)) continue;
+    const float distance = space.distance(query, vectors.row(slot));
+    if (distance < results.threshold()) results.push({distance, slot});
+  }
+}
 
 }  // namespace omendb

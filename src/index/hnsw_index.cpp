@@ -21,6 +21,7 @@ void HnswIndex::write_rows(std::span<const float> rows, std::size_t count) {
   const std::size_t dim = space_.dim();
   vectors_.reserve(first + count);
   graph_.reserve(first + count);
+  deleted_.reserve(first + count);
   for (std::size_t i = 0; i < count; ++i) {
     space_.prepare(rows.data() + i * dim,
                    vectors_.mutable_row(static_cast<std::uint32_t>(first + i)));
@@ -51,6 +52,12 @@ void HnswIndex::link(std::uint32_t first, std::size_t count, ThreadPool& pool) {
   for (auto& ws : per_thread) workspaces_.release(std::move(ws));
 }
 
+void HnswIndex::mark_deleted(std::uint32_t slot) noexcept {
+  std::atomic_ref<std::uint8_t>(*deleted_.row_as<std::uint8_t>(slot))
+      .store(1, std::memory_order_release);
+  deleted_count_.fetch_add(1, std::memory_order_release);
+}
+
 HnswIndex::Entry HnswIndex::load_entry() const noexcept {
   const std::uint64_t packed = entry_.load(std::memory_order_acquire);
   return {static_cast<std::uint32_t>(packed), static_cast<int>(packed >> 32) - 1};
@@ -62,7 +69,7 @@ void HnswIndex::store_entry(Entry entry) noexcept {
 }
 
 std::size_t HnswIndex::memory_bytes() const noexcept {
-  return vectors_.allocated_bytes() + graph_.memory_bytes();
+  return vectors_.allocated_bytes() + graph_.memory_bytes() + deleted_.allocated_bytes();
 }
 
 }  // namespace omendb

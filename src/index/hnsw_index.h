@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "collections/row_arena.h"
 #include "collections/top_k.h"
 #include "index/hnsw_graph.h"
 #include "index/space.h"
@@ -54,6 +55,24 @@ class HnswIndex {
   // Links slots [first, first + count) into the graph, spread over `pool`. Writer only; the slots
   // must be published. Cost: O(count * ef_construction * log(size)) distance computations.
   void link(std::uint32_t first, std::size_t count, ThreadPool& pool);
+
+  // Slots visible and not deleted. Cost: two atomic loads.
+  std::size_t live_size() const noexcept {
+    return size() - deleted_count_.load(std::memory_order_acquire);
+  }
+  // True once mark_deleted(slot) ran. Lock-free.
+  bool is_deleted(std::uint32_t slot) const noexcept {
+    return std::atomic_ref<std::uint8_t>(
+               *const_cast<RowArena&>(deleted_).row_as<std::uint8_t>(slot))
+               .load(std::memory_order_acquire) != 0;
+  }
+  // Makes searches skip `slot` from now on (it still guides graph walks until repaired).
+  // Writer only; precondition: slot < size() and not deleted yet.
+  void mark_deleted(std::uint32_t slot) noexcept;
+  // Relinks the live neighbours of deleted `slots` around them, spread over `pool`: each such
+  // neighbour that links to a deleted node gets that node's live neighbours as candidates and keeps
+  // the best by the heuristic. Writer only. Cost: O(slots * m^2) distance computations.
+  void repair(std::span<const std::uint32_t> slots, ThreadPool& pool);
 
   // The k nearest published slots to `query` (dim floats, not yet prepared), best first, in `out`.
   // Graph search with candidate list `ef` (>= k), or an exact scan when `exact` or when fewer than
@@ -106,6 +125,9 @@ class HnswIndex {
   void write_list(std::uint32_t node, int level, std::span<const Neighbor> neighbors,
                   Workspace& ws);
 
+  // --- hnsw_repair.cpp
+  void repair_node(std::uint32_t node, std::uint32_t deleted, int level, Workspace& ws);
+
   Entry load_entry() const noexcept;
   void store_entry(Entry entry) noexcept;
 
@@ -114,7 +136,9 @@ class HnswIndex {
   double level_multiplier_;  // 1 / ln(m)
   VectorStore vectors_;
   HnswGraph graph_;
+  RowArena deleted_{1, 1};  // per slot: 1 once deleted
   std::atomic<std::size_t> size_{0};
+  std::atomic<std::size_t> deleted_count_{0};
   std::atomic<std::uint64_t> entry_{0};  // (level + 1) << 32 | slot; 0 = empty graph
   std::mutex top_level_mutex_;           // held by an insert that raises the top level
   mutable WorkspacePool workspaces_;

@@ -68,6 +68,7 @@ void HnswIndex::add_link(std::uint32_t from, std::uint32_t to, float distance, i
   ws.pruned.clear();
   ws.pruned.push_back({distance, to});
   for (std::uint32_t i = 0; i < count; ++i) {
+    if (is_deleted(ws.links[i])) continue;  // a full list sheds its deleted links first
     ws.pruned.push_back({space_.distance(from_row, vectors_.row(ws.links[i])), ws.links[i]});
   }
   std::sort(ws.pruned.begin(), ws.pruned.end());
@@ -136,7 +137,9 @@ void HnswIndex::insert(std::uint32_t slot, std::uint32_t limit, Workspace& ws) {
   for (int l = std::min(level, entry.level); l >= 0; --l) {
     search_level(row, nearest, l, params_.ef_construction, limit, ws);
     ws.candidates.nearest(params_.ef_construction, ws.sorted);
-    std::erase_if(ws.sorted, [slot](const Neighbor& neighbor) { return neighbor.slot == slot; });
+    std::erase_if(ws.sorted, [this, slot](const Neighbor& neighbor) {
+      return neighbor.slot == slot || is_deleted(neighbor.slot);  // never link to a deleted node
+    });
     if (ws.sorted.empty()) continue;
     nearest = ws.sorted.front();
     select_neighbors(ws.sorted, params_.m, ws.selected);

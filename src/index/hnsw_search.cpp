@@ -87,24 +87,30 @@ void HnswIndex::search_prepared(const float* query, std::size_t k, std::size_t e
                                 Workspace& ws, std::vector<Neighbor>& out) const {
   out.clear();
   const auto limit = static_cast<std::uint32_t>(size());
+  const std::size_t deleted = deleted_count_.load(std::memory_order_acquire);
+  const std::size_t live = limit - std::min<std::size_t>(deleted, limit);
   const Entry entry = load_entry();
-  if (limit == 0 || k == 0) return;
-  if (exact || limit < params_.exact_search_below || entry.level < 0) {
-    ws.results.reset(k);
-    flat_search(space_, vectors_, query, limit, ws.results);
-  } else {
+  if (live == 0 || k == 0) return;
+  const auto is_live = [this](std::uint32_t slot) { return !is_deleted(slot); };
+  if (!exact && limit >= params_.exact_search_below && entry.level >= 0) {
     ws.prepare(graph_.max_degree(0), space_.dim());
     const Neighbor start{space_.distance(query, vectors_.row(entry.slot)), entry.slot};
     const Neighbor nearest = greedy_descend(query, start, entry.level, 0, limit, ws);
-    search_level(query, nearest, 0, std::max(ef, k), limit, ws);
-    // A walk that found fewer than k (slots published but not yet linked by a running insert)
-    // falls back to the scan, so k hits come back whenever k slots are visible.
-    if (ws.candidates.size() >= std::min<std::size_t>(k, limit)) {
-      ws.candidates.nearest(k, out);
-      return;
-    }
-    ws.results.reset(k);
-    flat_search(space_, vectors_, query, limit, ws.results);
+    // Deleted nodes still guide the walk but take room in the list: widen it by the inverse of
+    // the live share.
+    const std::size_t widened = std::max(ef, k) * limit / live;
+    search_level(query, nearest, 0, std::min(widened, SearchOptions::kMaxEf), limit, ws);
+    ws.candidates.nearest_matching(k, is_live, out);
+    // A walk that found fewer than k (slots published but not yet linked by a running insert, or
+    // many deleted nodes) falls back to the scan, so k hits come back whenever k are visible.
+    if (out.size() >= std::min(k, live)) return;
+  }
+  ws.results.reset(k);
+  if (deleted == 0) {
+    flat_search(
+        space_, vectors_, query, limit, [](std::uint32_t) { return true; }, ws.results);
+  } else {
+    flat_search(space_, vectors_, query, limit, is_live, ws.results);
   }
   const std::span<const Neighbor> sorted = ws.results.sort();
   out.assign(sorted.begin(), sorted.end());

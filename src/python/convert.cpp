@@ -21,6 +21,14 @@ const char* exception_name(StatusCode code) {
       return "ClosedError";
     case StatusCode::kNotSupported:
       return "NotSupportedError";
+    case StatusCode::kIoError:
+      return "StorageError";
+    case StatusCode::kCorruption:
+      return "CorruptionError";
+    case StatusCode::kLocked:
+      return "LockedError";
+    case StatusCode::kReadOnly:
+      return "ReadOnlyError";
     case StatusCode::kOk:
       break;
   }

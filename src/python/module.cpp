@@ -21,6 +21,13 @@ namespace {
 using FloatMatrix = nb::ndarray<const float, nb::ndim<2>, nb::c_contig, nb::device::cpu>;
 using FloatVector = nb::ndarray<const float, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 
+// One stored record as Python sees it (from get()).
+struct PyRecord {
+  nb::str id;
+  nb::object vector;  // float32 NumPy array of dim values
+  nb::dict metadata;
+};
+
 // One search result as Python sees it; fields are built once, with the GIL held.
 struct PyHit {
   nb::str id;
@@ -37,8 +44,15 @@ nb::ndarray<nb::numpy, T> owning_array(std::vector<T>&& values,
   return nb::ndarray<nb::numpy, T>(owned->data(), shape, owner);
 }
 
-void add(Collection& collection, nb::handle ids_object, FloatMatrix vectors,
-         nb::handle metadata_object) {
+template <class T>
+T value_or_throw(Result<T>&& result) {
+  throw_if_failed(result.status());
+  return std::move(result).value();
+}
+
+// add() and upsert(): converts the arguments with the GIL held, then writes without it.
+void write(Collection& collection, nb::handle ids_object, FloatMatrix vectors,
+           nb::handle metadata_object, bool replace) {
   const std::vector<std::string> ids = to_ids(ids_object);
   std::vector<Metadata> metadata;
   if (!metadata_object.is_none()) {
@@ -60,9 +74,44 @@ void add(Collection& collection, nb::handle ids_object, FloatMatrix vectors,
   Status status;
   {
     nb::gil_scoped_release release;
-    status = collection.add(batch);
+    status = replace ? collection.upsert(batch) : collection.add(batch);
   }
   throw_if_failed(status);
+}
+
+std::size_t remove_records(Collection& collection, nb::handle ids_object) {
+  const std::vector<std::string> ids = to_ids(ids_object);
+  const std::vector<std::string_view> id_views(ids.begin(), ids.end());
+  Result<std::size_t> removed = Status::invalid_argument("unreachable");
+  {
+    nb::gil_scoped_release release;
+    removed = collection.remove(id_views);
+  }
+  return value_or_throw(std::move(removed));
+}
+
+// A list with a Record (or None) per id asked for.
+nb::list get_records(const Collection& collection, nb::handle ids_object) {
+  const std::vector<std::string> ids = to_ids(ids_object);
+  const std::vector<std::string_view> id_views(ids.begin(), ids.end());
+  Result<std::vector<std::optional<Record>>> records = Status::invalid_argument("unreachable");
+  {
+    nb::gil_scoped_release release;
+    records = collection.get(id_views);
+  }
+  throw_if_failed(records.status());
+  nb::list result;
+  for (std::optional<Record>& record : records.value()) {
+    if (!record) {
+      result.append(nb::none());
+      continue;
+    }
+    const std::size_t dim = record->vector.size();
+    result.append(PyRecord{nb::str(record->id.data(), record->id.size()),
+                           nb::cast(owning_array(std::move(record->vector), {dim})),
+                           to_dict(record->metadata)});
+  }
+  return result;
 }
 
 SearchOptions search_options(std::size_t k, std::size_t ef, bool exact) {
@@ -111,12 +160,6 @@ nb::tuple search_batch(const Collection& collection, FloatMatrix queries, std::s
                         owning_array(std::move(batch.distances), {batch.queries, batch.k}));
 }
 
-template <class T>
-T value_or_throw(Result<T>&& result) {
-  throw_if_failed(result.status());
-  return std::move(result).value();
-}
-
 }  // namespace
 }  // namespace omendb::python
 
@@ -140,6 +183,15 @@ NB_MODULE(_core, m) {
             .format(hit.id, hit.distance, hit.metadata);
       });
 
+  nb::class_<PyRecord>(m, "Record",
+                       "A stored record: id, vector (float32, as stored) and metadata.")
+      .def_ro("id", &PyRecord::id)
+      .def_ro("vector", &PyRecord::vector)
+      .def_ro("metadata", &PyRecord::metadata)
+      .def("__repr__", [](const PyRecord& record) {
+        return nb::str("Record(id={!r}, metadata={!r})").format(record.id, record.metadata);
+      });
+
   nb::class_<Collection>(m, "Collection")
       .def_prop_ro("name", &Collection::name)
       .def_prop_ro("dim", [](const Collection& c) { return c.options().dim; })
@@ -150,7 +202,20 @@ NB_MODULE(_core, m) {
                    [](const Collection& c) { return c.options().ef_construction; })
       .def("__len__", &Collection::size)
       .def_prop_ro("closed", &Collection::closed)
-      .def("add", &add, "ids"_a, "vectors"_a, "metadata"_a.none())
+      .def(
+          "add",
+          [](Collection& c, nb::handle ids, FloatMatrix vectors, nb::handle metadata) {
+            write(c, ids, vectors, metadata, /*replace=*/false);
+          },
+          "ids"_a, "vectors"_a, "metadata"_a.none())
+      .def(
+          "upsert",
+          [](Collection& c, nb::handle ids, FloatMatrix vectors, nb::handle metadata) {
+            write(c, ids, vectors, metadata, /*replace=*/true);
+          },
+          "ids"_a, "vectors"_a, "metadata"_a.none())
+      .def("delete", &remove_records, "ids"_a)
+      .def("get", &get_records, "ids"_a)
       .def("search", &search, "query"_a, "k"_a, "ef"_a, "exact"_a)
       .def("search_batch", &search_batch, "queries"_a, "k"_a, "ef"_a, "exact"_a);
 

@@ -38,6 +38,15 @@ class CollectionTest : public ::testing::Test {
     return docs->add(batch);
   }
 
+  Status upsert_records(std::vector<std::string_view> ids, std::vector<float> vectors,
+                        std::vector<Metadata> metadata = {}) {
+    RecordBatch batch;
+    batch.ids = ids;
+    batch.vectors = vectors;
+    batch.metadata = metadata;
+    return docs->upsert(batch);
+  }
+
   std::vector<std::string> nearest_ids(std::vector<float> query, std::size_t k) {
     SearchOptions options;
     options.k = k;
@@ -155,6 +164,47 @@ TEST_F(CollectionTest, ClosedCollectionRefusesEveryCall) {
             StatusCode::kClosed);
 }
 
+std::vector<std::string> ids_of(const std::vector<std::optional<Record>>& records) {
+  std::vector<std::string> ids;
+  for (const auto& record : records) ids.push_back(record ? record->id : "<none>");
+  return ids;
+}
+
+TEST_F(CollectionTest, GetReturnsRecordsInTheOrderAsked) {
+  ASSERT_TRUE(add({"a", "b"}, {1, 2, 3, 4, 5, 6}, {{{"k", true}}, {}}).is_ok());
+  auto records = docs->get(std::vector<std::string_view>{"b", "missing", "a"});
+  ASSERT_TRUE(records.is_ok());
+  EXPECT_EQ(ids_of(records.value()), (std::vector<std::string>{"b", "<none>", "a"}));
+  EXPECT_EQ(records.value()[0]->vector, (std::vector<float>{4, 5, 6}));
+  EXPECT_EQ(records.value()[2]->metadata, (Metadata{{"k", true}}));
+}
+
+TEST_F(CollectionTest, RemoveDeletesAtOnceAndCountsOnlyExistingIds) {
+  ASSERT_TRUE(add({"a", "b", "c"}, {1, 0, 0, 0, 1, 0, 0, 0, 1}).is_ok());
+  auto removed = docs->remove(std::vector<std::string_view>{"a", "missing", "a"});
+  ASSERT_TRUE(removed.is_ok());
+  EXPECT_EQ(removed.value(), 1u);
+  EXPECT_EQ(docs->size(), 2u);
+  EXPECT_EQ(nearest_ids({1, 0, 0}, 5), (std::vector<std::string>{"b", "c"}));
+  EXPECT_FALSE(docs->get(std::vector<std::string_view>{"a"}).value()[0].has_value());
+  ASSERT_TRUE(add({"a"}, {1, 0, 0}).is_ok());  // a deleted id can be added again
+  EXPECT_EQ(nearest_ids({1, 0, 0}, 1), std::vector<std::string>{"a"});
+}
+
+TEST_F(CollectionTest, UpsertReplacesVectorAndMetadataOfExistingIds) {
+  ASSERT_TRUE(add({"a", "b"}, {1, 0, 0, 0, 1, 0}, {{{"v", std::int64_t{1}}}, {}}).is_ok());
+  ASSERT_TRUE(add({"x"}, {0, 0, 1}).is_ok());
+  ASSERT_TRUE(
+      upsert_records({"a", "c"}, {0, 0, 5, 0, 5, 0}, {{{"v", std::int64_t{2}}}, {}}).is_ok());
+  EXPECT_EQ(docs->size(), 4u);
+  auto records = docs->get(std::vector<std::string_view>{"a"});
+  EXPECT_EQ(records.value()[0]->vector, (std::vector<float>{0, 0, 5}));
+  EXPECT_EQ(records.value()[0]->metadata, (Metadata{{"v", std::int64_t{2}}}));
+  EXPECT_EQ(nearest_ids({1, 0, 0}, 1), std::vector<std::string>{"b"});
+  EXPECT_EQ(upsert_records({"q", "q"}, {1, 2, 3, 4, 5, 6}).code(), StatusCode::kDuplicateId);
+  EXPECT_EQ(docs->size(), 4u);
+}
+
 // Two threads search while batches are added: every hit is an id added before or during the
 // search and results stay sorted (run under TSan in CI).
 TEST_F(CollectionTest, ConcurrentSearchesDuringAdds) {
@@ -185,6 +235,43 @@ TEST_F(CollectionTest, ConcurrentSearchesDuringAdds) {
   a.join();
   b.join();
   EXPECT_EQ(docs->size(), n);
+}
+
+// Searches on two threads while another deletes and upserts: a search never returns an id
+// deleted before it started, and every hit is a live or concurrently changed id (TSan in CI).
+TEST_F(CollectionTest, ConcurrentSearchesDuringDeletesAndUpserts) {
+  const std::size_t n = 3000;
+  const auto rows = testing::clustered_vectors(n, 3, 5, 12);
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < n; ++i) names.push_back("id" + std::to_string(i));
+  std::vector<std::string_view> all(names.begin(), names.end());
+  ASSERT_TRUE(add(all, rows).is_ok());
+  std::atomic<std::size_t> deleted_below{0};  // ids "id0" .. below this index are gone for good
+  std::atomic<bool> done{false};
+  auto reader = [&] {
+    SearchOptions options;
+    options.k = 10;
+    std::size_t q = 0;
+    while (!done.load()) {
+      const std::size_t gone = deleted_below.load();
+      auto hits = docs->search(std::span<const float>(rows.data() + (q++ % n) * 3, 3), options);
+      ASSERT_TRUE(hits.is_ok());
+      for (const Hit& hit : hits.value()) ASSERT_GE(std::stoul(hit.id.substr(2)), gone) << hit.id;
+    }
+  };
+  std::thread a(reader), b(reader);
+  for (std::size_t first = 0; first < n / 2; first += 100) {
+    std::vector<std::string_view> ids(all.begin() + first, all.begin() + first + 100);
+    ASSERT_EQ(docs->remove(ids).value(), 100u);
+    deleted_below.store(first + 100);
+    std::vector<std::string_view> changed(all.end() - 100 - first, all.end() - first);
+    ASSERT_TRUE(
+        upsert_records(changed, {rows.end() - (first + 100) * 3, rows.end() - first * 3}).is_ok());
+  }
+  done.store(true);
+  a.join();
+  b.join();
+  EXPECT_EQ(docs->size(), n / 2);
 }
 
 }  // namespace
