@@ -1,0 +1,98 @@
+// The payload codec: a batch of writes as the bytes of one write-ahead-log record, and one
+// record's metadata as the bytes the log and the snapshot's metadata file share.
+// Layout: docs/format.md, "Batch payload" and "Metadata encoding".
+//
+// Decoding treats its input as hostile: every count, length, tag and value is checked against the
+// bytes actually present, so any input either decodes to a batch that encode_write_batch() accepts
+// or fails with kCorruption naming what is wrong and its byte offset. It never reads out of
+// bounds, never loops more than O(input bytes) times, and never reserves for a declared count
+// before checking that the bytes left can hold that many items of the smallest possible encoding,
+// so it allocates at most a small constant times the input size.
+// Thread safety: the functions keep no state; any thread may call them at any time.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "omendb/metadata.h"
+#include "omendb/status.h"
+#include "storage/byte_io.h"
+
+namespace omendb::storage {
+
+// What a logged batch does. The values are stored: never renumber them.
+enum class WriteKind : std::uint8_t {
+  kAdd = 1,     // insert records; none of the ids exists
+  kUpsert = 2,  // insert records, replacing those whose ids exist
+  kDelete = 3,  // delete records by id; carries ids only
+};
+
+// The type tag before each metadata value. Stored: never renumber.
+enum class ValueTag : std::uint8_t {
+  kNull = 0,
+  kFalse = 1,
+  kTrue = 2,
+  kInt = 3,         // then int64
+  kFloat = 4,       // then float64, finite
+  kString = 5,      // then u32 length, bytes
+  kStringList = 6,  // then u32 count, count strings
+};
+
+// Batch header: u8 kind, u8 flags, u16 zero, u32 count, u32 dim. The vector block follows it, so
+// it starts 4-byte aligned whenever the payload does.
+inline constexpr std::size_t kBatchHeaderBytes = 12;
+// Flag bit: one metadata encoding per record follows the ids. No other bit is defined.
+inline constexpr std::uint8_t kBatchHasMetadata = 1;
+
+// A batch as the write path logs it: views of the caller's data, which must outlive the call.
+struct WriteBatch {
+  WriteKind kind = WriteKind::kAdd;
+  std::uint32_t dim = 0;                  // floats per vector, >= 1; 0 for kDelete
+  std::span<const std::string_view> ids;  // 1 to Collection::kMaxIdBytes bytes each, no NUL
+  std::span<const float> vectors;         // ids.size() * dim finite floats; empty for kDelete
+  std::span<const Metadata> metadata;     // empty (none), or one sorted Metadata per id; empty
+                                          // for kDelete
+};
+
+// A batch decoded from a payload. Owns its data.
+struct DecodedBatch {
+  WriteKind kind = WriteKind::kAdd;
+  std::uint32_t dim = 0;           // as WriteBatch::dim
+  std::vector<std::string> ids;    // as WriteBatch::ids
+  std::vector<float> vectors;      // ids.size() * dim, finite; empty for kDelete
+  std::vector<Metadata> metadata;  // empty (none), or one per id, each as normalize_metadata
+                                   // leaves it
+};
+
+// Appends the payload encoding of `batch` to `out`. Checks what decoding will check (shape, ids,
+// finite vectors, sorted unique non-empty keys, finite floats) so that whatever encodes also
+// decodes; it does not look for ids repeated within the batch. Fails with kInvalidArgument, leaving
+// `out` as it was. Cost: one pass over the ids, vectors and metadata (several GB/s); `out` grows
+// once for the header, vectors and ids, then amortised for the metadata.
+Status encode_write_batch(const WriteBatch& batch, std::vector<std::byte>& out);
+
+// Decodes one payload, which must be exactly one batch. A kAdd or kUpsert batch must have
+// dimension `expected_dim`; a kDelete batch has dimension 0 whatever `expected_dim` is.
+// Fails with kCorruption ("write batch: <what> at byte <offset>"). Cost: O(payload bytes); the
+// vector block is copied with one memcpy and scanned once for NaN and infinity.
+Result<DecodedBatch> decode_write_batch(std::span<const std::byte> payload,
+                                        std::uint32_t expected_dim);
+
+// Appends the encoding of one record's metadata to `out`. `fields` must be as normalize_metadata
+// leaves it (sorted, unique non-empty keys, finite floats); otherwise kInvalidArgument, leaving
+// `out` as it was. Cost: O(bytes of the keys and values).
+Status encode_metadata(const Metadata& fields, std::vector<std::byte>& out);
+
+// Decodes one record's metadata from the front of `in`, advancing it past the encoding; `out` is
+// replaced. Fails with kCorruption ("<what> at byte <offset in in>"); `in` and `out` are then
+// unspecified. Cost: O(bytes consumed).
+Status decode_metadata(ByteReader& in, Metadata& out);
+
+// Decodes metadata that fills `bytes` exactly (trailing bytes are kCorruption).
+Result<Metadata> decode_metadata(std::span<const std::byte> bytes);
+
+}  // namespace omendb::storage
