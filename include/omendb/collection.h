@@ -83,6 +83,12 @@ class Collection {
   // around them. Cost: O(deleted * m^2) distance computations.
   Result<std::size_t> remove(std::span<const std::string_view> ids);
 
+  // Rebuilds the collection's storage without its deleted records and returns how many slots
+  // were reclaimed. Runs by itself once a quarter of the slots are deleted. Searches keep running
+  // meanwhile (on the old storage until the switch). Cost: O(size * m) plus relinking; memory for a
+  // second copy of the live records while it runs.
+  Result<std::size_t> compact();
+
   // The records with these ids, in the order asked; nothing for an id that does not exist.
   // Cost: O(ids * dim).
   Result<std::vector<std::optional<Record>>> get(std::span<const std::string_view> ids) const;

@@ -174,6 +174,13 @@ class Collection:
         """
         return self._engine.delete(self._ids(ids))
 
+    def compact(self) -> int:
+        """Rebuild storage without deleted records; returns how many slots were reclaimed.
+
+        Runs by itself once a quarter of the slots are deleted. Searches keep running meanwhile.
+        """
+        return self._engine.compact()
+
     def get(self, ids: Sequence[str]) -> list:
         """The records with these ids, in the order asked: each has ``.id``, ``.vector`` (float32,
         as stored: unit length for cosine) and ``.metadata``; ``None`` for an id that does not

@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "collections/id_map.h"
+#include "db/generation.h"
 #include "index/hnsw_index.h"
 #include "util/thread_pool.h"
 
@@ -65,23 +66,29 @@ struct Collection::State {
       : name(std::move(name_)),
         options(options_),
         pool(std::move(pool_)),
-        index(options.metric, options.dim, index_params(options)) {}
+        current(std::make_shared<Generation>(
+            std::make_unique<HnswIndex>(options.metric, options.dim, index_params(options)))) {}
 
   Status check_batch(const RecordBatch& batch) const;
   Status check_new_ids(std::span<const std::string_view> new_ids, bool replace) const;
   Status write(const RecordBatch& batch, bool replace);
-  void retire(std::uint32_t slot);
+  std::size_t compact();
+  void compact_if_mostly_deleted();
+
+  // The generation searches run on. Cost: a shared lock and a reference count.
+  std::shared_ptr<Generation> generation() const {
+    std::shared_lock lock(records_mutex);
+    return current;
+  }
 
   const std::string name;
   const CollectionOptions options;
   const std::shared_ptr<ThreadPool> pool;
-  HnswIndex index;
   std::atomic<bool> closed{false};
+  std::atomic<std::size_t> live{0};         // records; updated by the writer with each change
   std::mutex write_mutex;                   // one writer at a time
-  mutable std::shared_mutex records_mutex;  // guards ids and metadata
-  IdMap ids;
-  bool has_metadata = false;       // false until a record carries metadata: saves 24 B a record
-  std::vector<Metadata> metadata;  // by slot, once has_metadata
+  mutable std::shared_mutex records_mutex;  // guards `current` and the ids and metadata in it
+  std::shared_ptr<Generation> current;      // replaced only by compaction, under both locks
 };
 
 Collection::Collection(std::string name, const CollectionOptions& options,
@@ -92,7 +99,7 @@ Collection::~Collection() = default;
 
 const std::string& Collection::name() const noexcept { return state_->name; }
 const CollectionOptions& Collection::options() const noexcept { return state_->options; }
-std::size_t Collection::size() const noexcept { return state_->index.live_size(); }
+std::size_t Collection::size() const noexcept { return state_->live.load(); }
 bool Collection::closed() const noexcept { return state_->closed.load(); }
 
 Status Collection::State::check_batch(const RecordBatch& batch) const {
@@ -133,7 +140,7 @@ Status Collection::State::check_new_ids(std::span<const std::string_view> new_id
   seen.reserve(new_ids.size());
   std::shared_lock lock(records_mutex);
   for (const std::string_view id : new_ids) {
-    if (!replace && ids.find(id)) {
+    if (!replace && current->ids.find(id)) {
       return {StatusCode::kDuplicateId, "id '" + std::string(id) + "' already exists"};
     }
     if (!seen.insert(id).second) {
@@ -142,13 +149,6 @@ Status Collection::State::check_new_ids(std::span<const std::string_view> new_id
     }
   }
   return Status::ok();
-}
-
-// Deletes the record in `slot` from the records and from searches. Caller holds records_mutex
-// exclusively and the writer lock.
-void Collection::State::retire(std::uint32_t slot) {
-  index.mark_deleted(slot);
-  if (has_metadata) metadata[slot] = Metadata{};
 }
 
 Status Collection::State::write(const RecordBatch& batch, bool replace) {
@@ -165,6 +165,8 @@ Status Collection::State::write(const RecordBatch& batch, bool replace) {
   if (closed.load()) return closed_error(name);
   if (Status status = check_new_ids(batch.ids, replace); !status.is_ok()) return status;
 
+  Generation& g = *current;
+  HnswIndex& index = *g.index;
   const std::size_t first = index.size();
   const std::size_t n = batch.ids.size();
   index.write_rows(batch.vectors, n);
@@ -173,27 +175,59 @@ Status Collection::State::write(const RecordBatch& batch, bool replace) {
     std::size_t new_bytes = 0;
     for (const std::string_view id : batch.ids) new_bytes += id.size();
     std::unique_lock lock(records_mutex);
-    ids.reserve(first + n, ids.id_bytes() + new_bytes);
-    if (!new_metadata.empty() || has_metadata) {
-      metadata.resize(first);  // the slots before the first record with metadata have none
-      metadata.reserve(first + n);
+    g.ids.reserve(first + n, g.ids.id_bytes() + new_bytes);
+    if (!new_metadata.empty() || g.has_metadata) {
+      g.metadata.resize(first);  // the slots before the first record with metadata have none
+      g.metadata.reserve(first + n);
       for (std::size_t i = 0; i < n; ++i) {
-        metadata.push_back(new_metadata.empty() ? Metadata{} : std::move(new_metadata[i]));
+        g.metadata.push_back(new_metadata.empty() ? Metadata{} : std::move(new_metadata[i]));
       }
-      has_metadata = true;
+      g.has_metadata = true;
     }
     for (const std::string_view id : batch.ids) {
-      if (const std::optional<std::uint32_t> old = replace ? ids.erase(id) : std::nullopt) {
-        retire(*old);
+      if (const std::optional<std::uint32_t> old = replace ? g.ids.erase(id) : std::nullopt) {
+        g.retire(*old);
         replaced.push_back(*old);
       }
-      ids.insert(id);
+      g.ids.insert(id);
     }
     index.publish(first + n);
+    live.store(index.live_size());
   }
   index.link(static_cast<std::uint32_t>(first), n, *pool);
   index.repair(replaced, *pool);
+  compact_if_mostly_deleted();
   return Status::ok();
+}
+
+// Builds a generation without the deleted slots and swaps it in. Caller holds write_mutex.
+// Returns the number of slots reclaimed.
+std::size_t Collection::State::compact() {
+  const std::shared_ptr<Generation> old = current;
+  const std::size_t reclaimed = old->index->size() - old->index->live_size();
+  if (reclaimed == 0) return 0;
+  HnswIndex::Compacted compacted = old->index->compacted(*pool);
+  auto fresh = std::make_shared<Generation>(std::move(compacted.index));
+  std::size_t id_bytes = 0;
+  for (std::uint32_t slot : compacted.kept) id_bytes += old->ids.id(slot).size();
+  fresh->ids.reserve(compacted.kept.size(), id_bytes);
+  fresh->has_metadata = old->has_metadata;
+  if (old->has_metadata) fresh->metadata.reserve(compacted.kept.size());
+  for (std::uint32_t slot : compacted.kept) {
+    fresh->ids.insert(old->ids.id(slot));
+    if (old->has_metadata) fresh->metadata.push_back(old->metadata[slot]);
+  }
+  std::unique_lock lock(records_mutex);
+  current = std::move(fresh);
+  return reclaimed;
+}
+
+// Compaction runs by itself once a quarter of the slots (of at least 1,024) are deleted: deleted
+// nodes cost memory and make graph walks longer.
+void Collection::State::compact_if_mostly_deleted() {
+  const HnswIndex& index = *current->index;
+  const std::size_t deleted = index.size() - index.live_size();
+  if (index.size() >= 1024 && deleted * 4 >= index.size()) compact();
 }
 
 Status Collection::add(const RecordBatch& batch) { return state_->write(batch, /*replace=*/false); }
@@ -207,18 +241,29 @@ Result<std::size_t> Collection::remove(std::span<const std::string_view> ids) {
   if (s.closed.load()) return closed_error(s.name);
   std::lock_guard writer(s.write_mutex);
   if (s.closed.load()) return closed_error(s.name);
+  Generation& g = *s.current;
   std::vector<std::uint32_t> removed;
   {
     std::unique_lock lock(s.records_mutex);
     for (const std::string_view id : ids) {
-      if (const std::optional<std::uint32_t> slot = s.ids.erase(id)) {
-        s.retire(*slot);
+      if (const std::optional<std::uint32_t> slot = g.ids.erase(id)) {
+        g.retire(*slot);
         removed.push_back(*slot);
       }
     }
+    s.live.store(g.index->live_size());
   }
-  s.index.repair(removed, *s.pool);
+  g.index->repair(removed, *s.pool);
+  s.compact_if_mostly_deleted();
   return removed.size();
+}
+
+Result<std::size_t> Collection::compact() {
+  State& s = *state_;
+  if (s.closed.load()) return closed_error(s.name);
+  std::lock_guard writer(s.write_mutex);
+  if (s.closed.load()) return closed_error(s.name);
+  return s.compact();
 }
 
 Result<std::vector<std::optional<Record>>> Collection::get(
@@ -228,14 +273,15 @@ Result<std::vector<std::optional<Record>>> Collection::get(
   std::vector<std::optional<Record>> records(ids.size());
   const std::size_t dim = s.options.dim;
   std::shared_lock lock(s.records_mutex);
+  const Generation& g = *s.current;
   for (std::size_t i = 0; i < ids.size(); ++i) {
-    const std::optional<std::uint32_t> slot = s.ids.find(ids[i]);
+    const std::optional<std::uint32_t> slot = g.ids.find(ids[i]);
     if (!slot) continue;
     Record& record = records[i].emplace();
     record.id = ids[i];
-    const float* row = s.index.row(*slot);
+    const float* row = g.index->row(*slot);
     record.vector.assign(row, row + dim);
-    if (s.has_metadata) record.metadata = s.metadata[*slot];
+    if (g.has_metadata) record.metadata = g.metadata[*slot];
   }
   return records;
 }
@@ -248,14 +294,15 @@ Result<std::vector<Hit>> Collection::search(std::span<const float> query,
   if (Status status = check_rows(query, 1, s.options.dim, "query vector"); !status.is_ok())
     return status;
 
+  const std::shared_ptr<const Generation> g = s.generation();
   std::vector<Neighbor> neighbors;
-  s.index.search(query, options.k, options.effective_ef(), options.exact, neighbors);
+  g->index->search(query, options.k, options.effective_ef(), options.exact, neighbors);
   std::vector<Hit> hits(neighbors.size());
   std::shared_lock lock(s.records_mutex);
   for (std::size_t i = 0; i < neighbors.size(); ++i) {
-    hits[i].id = s.ids.id(neighbors[i].slot);
+    hits[i].id = g->ids.id(neighbors[i].slot);
     hits[i].distance = neighbors[i].distance;
-    if (s.has_metadata) hits[i].metadata = s.metadata[neighbors[i].slot];
+    if (g->has_metadata) hits[i].metadata = g->metadata[neighbors[i].slot];
   }
   return hits;
 }
@@ -269,9 +316,10 @@ Result<BatchHits> Collection::search_batch(std::span<const float> queries,
   if (Status status = check_rows(queries, count, s.options.dim, "vectors"); !status.is_ok())
     return status;
 
+  const std::shared_ptr<const Generation> g = s.generation();
   std::vector<std::vector<Neighbor>> neighbors;
-  s.index.search_batch(queries, count, options.k, options.effective_ef(), options.exact, *s.pool,
-                       neighbors);
+  g->index->search_batch(queries, count, options.k, options.effective_ef(), options.exact, *s.pool,
+                         neighbors);
   BatchHits hits;
   hits.queries = count;
   hits.k = options.k;
@@ -280,7 +328,7 @@ Result<BatchHits> Collection::search_batch(std::span<const float> queries,
   std::shared_lock lock(s.records_mutex);
   for (std::size_t q = 0; q < count; ++q) {
     for (std::size_t i = 0; i < neighbors[q].size(); ++i) {
-      hits.ids[q * options.k + i] = s.ids.id(neighbors[q][i].slot);
+      hits.ids[q * options.k + i] = g->ids.id(neighbors[q][i].slot);
       hits.distances[q * options.k + i] = neighbors[q][i].distance;
     }
   }

@@ -74,6 +74,17 @@ class HnswIndex {
   // the best by the heuristic. Writer only. Cost: O(slots * m^2) distance computations.
   void repair(std::span<const std::uint32_t> slots, ThreadPool& pool);
 
+  // A copy of this index without its deleted slots, and kept[new slot] = old slot.
+  struct Compacted {
+    std::unique_ptr<HnswIndex> index;
+    std::vector<std::uint32_t> kept;
+  };
+  // Unlinks every deleted node from the graph (the source stays searchable and gets no worse),
+  // then copies the live slots in order, with their vectors and links, to a new dense index.
+  // Writer only. Cost: O(size * m) plus O(deleted links * m^2) distance computations; memory for
+  // a second copy of the live part.
+  Compacted compacted(ThreadPool& pool);
+
   // The k nearest published slots to `query` (dim floats, not yet prepared), best first, in `out`.
   // Graph search with candidate list `ef` (>= k), or an exact scan when `exact` or when fewer than
   // params().exact_search_below slots are visible. Allocation-free once warm.
@@ -127,6 +138,9 @@ class HnswIndex {
 
   // --- hnsw_repair.cpp
   void repair_node(std::uint32_t node, std::uint32_t deleted, int level, Workspace& ws);
+
+  // --- hnsw_compact.cpp
+  void unlink_deleted(ThreadPool& pool);
 
   Entry load_entry() const noexcept;
   void store_entry(Entry entry) noexcept;

@@ -216,6 +216,15 @@ NB_MODULE(_core, m) {
           "ids"_a, "vectors"_a, "metadata"_a.none())
       .def("delete", &remove_records, "ids"_a)
       .def("get", &get_records, "ids"_a)
+      .def("compact",
+           [](Collection& c) {
+             Result<std::size_t> reclaimed = Status::invalid_argument("unreachable");
+             {
+               nb::gil_scoped_release release;
+               reclaimed = c.compact();
+             }
+             return value_or_throw(std::move(reclaimed));
+           })
       .def("search", &search, "query"_a, "k"_a, "ef"_a, "exact"_a)
       .def("search_batch", &search_batch, "queries"_a, "k"_a, "ef"_a, "exact"_a);
 

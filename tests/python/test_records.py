@@ -112,3 +112,20 @@ def test_siftsmall_recall_after_deleting_30_percent(siftsmall):
     recall = np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found.tolist(), truth.tolist())])
     print(f"\nsiftsmall recall@10 at ef=64 after deleting 30%: {recall:.4f}")
     assert recall >= 0.95
+
+
+def test_compact_reclaims_deleted_slots_and_keeps_records(db, rng):
+    """compact() returns the slots it reclaimed; records and search results survive it."""
+    collection = db.collection("many", dim=8)
+    vectors = rng.standard_normal((3000, 8)).astype(np.float32)
+    ids = row_ids(len(vectors))
+    collection.add(ids=ids, vectors=vectors, metadata=[{"i": i} for i in range(len(vectors))])
+    assert collection.delete(ids[:300]) == 300
+    assert collection.compact() == 300
+    assert collection.compact() == 0
+    assert len(collection) == 2700
+    record = collection.get([ids[2999]])[0]
+    np.testing.assert_array_equal(record.vector, vectors[2999])
+    assert record.metadata == {"i": 2999}
+    assert collection.search(vectors[1500], k=1)[0].id == ids[1500]
+    assert collection.get([ids[0]]) == [None]

@@ -205,6 +205,40 @@ TEST_F(CollectionTest, UpsertReplacesVectorAndMetadataOfExistingIds) {
   EXPECT_EQ(docs->size(), 4u);
 }
 
+// Deleting a quarter of the slots compacts by itself; compact() reclaims the rest; ids, vectors,
+// metadata and search results survive both.
+TEST_F(CollectionTest, CompactionKeepsEveryLiveRecord) {
+  const std::size_t n = 2000;
+  const auto rows = testing::clustered_vectors(n, 3, 4, 13);
+  std::vector<std::string> names;
+  std::vector<Metadata> metadata;
+  for (std::size_t i = 0; i < n; ++i) {
+    names.push_back("id" + std::to_string(i));
+    metadata.push_back({{"i", static_cast<std::int64_t>(i)}});
+  }
+  std::vector<std::string_view> all(names.begin(), names.end());
+  ASSERT_TRUE(add(all, rows, metadata).is_ok());
+  std::vector<std::string_view> first_tenth(all.begin(), all.begin() + n / 10);
+  ASSERT_EQ(docs->remove(first_tenth).value(), n / 10);
+  EXPECT_EQ(docs->compact().value(), n / 10);
+  EXPECT_EQ(docs->compact().value(), 0u);  // nothing left to reclaim
+  std::vector<std::string_view> next_quarter(all.begin() + n / 10, all.begin() + n / 10 + n / 4);
+  ASSERT_EQ(docs->remove(next_quarter).value(), n / 4);  // crosses a quarter: compacts by itself
+  EXPECT_EQ(docs->compact().value(), 0u);
+  EXPECT_EQ(docs->size(), n - n / 10 - n / 4);
+  auto records = docs->get(all).value();
+  for (std::size_t i = 0; i < n; ++i) {
+    ASSERT_EQ(records[i].has_value(), i >= n / 10 + n / 4) << i;
+    if (!records[i]) continue;
+    EXPECT_EQ(records[i]->vector,
+              std::vector<float>(rows.begin() + i * 3, rows.begin() + i * 3 + 3));
+    EXPECT_EQ(records[i]->metadata, (Metadata{{"i", static_cast<std::int64_t>(i)}}));
+  }
+  const std::size_t probe = n - 1;
+  EXPECT_EQ(nearest_ids({rows[probe * 3], rows[probe * 3 + 1], rows[probe * 3 + 2]}, 1),
+            std::vector<std::string>{names[probe]});
+}
+
 // Two threads search while batches are added: every hit is an id added before or during the
 // search and results stay sorted (run under TSan in CI).
 TEST_F(CollectionTest, ConcurrentSearchesDuringAdds) {
