@@ -8,6 +8,7 @@ from ._errors import (
     DimensionError,
     DuplicateIdError,
     Error,
+    FilterError,
     InvalidArgumentError,
     LockedError,
     NotFoundError,
@@ -36,4 +37,5 @@ __all__ = [
     "CorruptionError",
     "LockedError",
     "ReadOnlyError",
+    "FilterError",
 ]

@@ -46,3 +46,7 @@ class LockedError(Error):
 
 class ReadOnlyError(Error):
     """A write on a database opened read-only."""
+
+
+class FilterError(Error, ValueError):
+    """A malformed filter: unknown operator, wrong operand type, syntax error (with position)."""

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -90,6 +91,22 @@ class HnswIndex {
   // params().exact_search_below slots are visible. Allocation-free once warm.
   void search(std::span<const float> query, std::size_t k, std::size_t ef, bool exact,
               std::vector<Neighbor>& out) const;
+
+  // Says whether a filtered search may return a slot. Called from the searching thread only.
+  using SlotFilter = std::function<bool(std::uint32_t slot)>;
+
+  // The k nearest published, live slots among `slots` (any order), by exact scan. Cost: one
+  // distance per slot. For filters that match few slots.
+  void search_slots(std::span<const float> query, std::size_t k,
+                    std::span<const std::uint32_t> slots, std::vector<Neighbor>& out) const;
+
+  // The k nearest published, live slots that `matches` accepts, by a graph walk that keeps only
+  // matching nodes in its candidate list (size ef) and looks through non-matching neighbours to
+  // their neighbours. May return fewer than k even when k match (the caller's planner then scans);
+  // callers raise ef as the filter's selectivity falls. Cost: O(ef * m^2) predicate calls and
+  // O(ef * m) distances at most.
+  void search_filtered(std::span<const float> query, std::size_t k, std::size_t ef,
+                       const SlotFilter& matches, std::vector<Neighbor>& out) const;
 
   // search() for `count` queries (rows of dim floats) spread over `pool`; out[i] gets query i's
   // hits.

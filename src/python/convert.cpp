@@ -29,6 +29,8 @@ const char* exception_name(StatusCode code) {
       return "LockedError";
     case StatusCode::kReadOnly:
       return "ReadOnlyError";
+    case StatusCode::kFilterError:
+      return "FilterError";
     case StatusCode::kOk:
       break;
   }
