@@ -52,9 +52,9 @@ inline constexpr std::uint32_t kMetricIp = 3;
 
 // One snapshot file of a collection, as the checkpoint that wrote it saw it.
 struct SnapshotFile {
-  std::string name;          // a file name (no directory part), resolved by the database
-  std::uint64_t size = 0;    // bytes
-  std::uint32_t crc = 0;     // crc32c of all its bytes (stored masked)
+  std::string name;        // a file name (no directory part), resolved by the database
+  std::uint64_t size = 0;  // bytes
+  std::uint32_t crc = 0;   // crc32c of all its bytes (stored masked)
 
   bool operator==(const SnapshotFile&) const = default;
 };
@@ -66,8 +66,9 @@ struct ManifestCollection {
   std::vector<SnapshotFile> snapshot_files;
 };
 
+// What a database folder holds: the contents of its MANIFEST file.
 struct Manifest {
-  std::uint32_t format_version = manifest::kFormatVersion;  // as read; encoding writes this only
+  std::uint32_t format_version = manifest::kFormatVersion;  // as read; encode takes no other
   std::uint64_t checkpoint_lsn = 0;    // log records with lsn <= this are in the snapshots
   std::uint64_t next_file_number = 1;  // the number the next new file (log, snapshot) takes
   std::string log_file;                // name of the current write-ahead log in the folder
@@ -88,8 +89,9 @@ Result<std::vector<std::byte>> encode_manifest(const Manifest& manifest);
 Result<Manifest> decode_manifest(std::span<const std::byte> bytes);
 
 // Replaces the manifest of the folder `dir` with `manifest`: writes kTempFileName, syncs it,
-// renames it over kFileName, syncs `dir`. Returns once the new manifest is durable. Cost: the
-// encoding, two disk flushes.
+// renames it over kFileName, syncs `dir`. Returns once the new manifest is durable. Precondition:
+// the files it names are durable already. A manifest encode_manifest refuses is kInvalidArgument,
+// with nothing written. Cost: the encoding, two disk flushes.
 // Guarantee: after a crash at any point a reader finds the complete old or the complete new
 // manifest (none, if there was none before and the rename did not persist). On error, the live
 // manifest is the old one and the temporary file is removed as far as the Env allows, except
