@@ -16,10 +16,11 @@ enum class StatusCode {
   kNotFound,           // a collection that does not exist
   kClosed,             // the database was closed
   kNotSupported,       // a feature this build does not provide yet
-  kIoError,     // the operating system refused a file operation (full disk, permissions, ...)
-  kCorruption,  // stored data failed a check (magic, version, length or checksum)
-  kLocked,      // another process holds the database's write lock
-  kReadOnly,    // a write on a database opened read-only
+  kIoError,      // the operating system refused a file operation (full disk, permissions, ...)
+  kCorruption,   // stored data failed a check (magic, version, length or checksum)
+  kLocked,       // another process holds the database's write lock
+  kReadOnly,     // a write on a database opened read-only
+  kFilterError,  // a malformed filter (unknown operator, wrong operand, syntax error, ...)
 };
 
 class [[nodiscard]] Status {
