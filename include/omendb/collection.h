@@ -83,6 +83,16 @@ class Collection {
   // around them. Cost: O(deleted * m^2) distance computations.
   Result<std::size_t> remove(std::span<const std::string_view> ids);
 
+  // Number of records matching `filter` (all records when null). Cost: the payload index's answer,
+  // plus a metadata check per candidate for filters it cannot answer exactly.
+  Result<std::size_t> count(const FilterExpr* filter) const;
+
+  // Up to `limit` records matching `filter`, in insertion order (the oldest first).
+  Result<std::vector<Record>> find(const FilterExpr& filter, std::size_t limit) const;
+
+  // Deletes every record matching `filter`; returns how many. As remove() otherwise.
+  Result<std::size_t> remove_where(const FilterExpr& filter);
+
   // Rebuilds the collection's storage without its deleted records and returns how many slots
   // were reclaimed. Runs by itself once a quarter of the slots are deleted. Searches keep running
   // meanwhile (on the old storage until the switch). Cost: O(size * m) plus relinking; memory for a
@@ -93,9 +103,11 @@ class Collection {
   // Cost: O(ids * dim).
   Result<std::vector<std::optional<Record>>> get(std::span<const std::string_view> ids) const;
 
-  // The k nearest records to `query` (dim floats), best first. Fewer than k only when the
-  // collection holds fewer. Cost: O(ef * log(size)) distances on the graph, O(size) if exact or
-  // when the collection is small enough that a scan is as fast.
+  // The k nearest records to `query` (dim floats), best first, among those matching
+  // options.filter when it is set: a planner scans the matches when they are few and otherwise
+  // walks the graph keeping only matches; at least k come back whenever k match. Fewer than k only
+  // when the collection holds fewer. Cost: O(ef * log(size)) distances on the graph, O(size) if
+  // exact or when the collection is small enough that a scan is as fast.
   Result<std::vector<Hit>> search(std::span<const float> query, const SearchOptions& options) const;
 
   // search() for each of `queries` rows of dim floats, spread over the database's threads.

@@ -39,11 +39,14 @@ struct CollectionOptions {
   Status validate() const;
 };
 
+struct FilterExpr;  // a metadata filter (src/filter/expression.h)
+
 // Chosen per search call.
 struct SearchOptions {
   std::size_t k = 10;  // hits wanted; fewer come back only when the collection holds fewer
   std::size_t ef = 0;  // candidate list size of the graph search; 0 = max(64, k); raised to k
   bool exact = false;  // true: scan every vector (exact, O(n)) instead of walking the graph
+  const FilterExpr* filter = nullptr;  // only records matching it; must outlive the call
 
   static constexpr std::size_t kMaxK = 100000;
   static constexpr std::size_t kMaxEf = 100000;

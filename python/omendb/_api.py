@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numbers
 import os
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Iterable, Optional, Sequence, Union
 
 import numpy as np
 
@@ -17,6 +17,11 @@ from . import _core
 from ._errors import ClosedError, DimensionError, InvalidArgumentError, NotFoundError
 
 IN_MEMORY = ":memory:"
+
+# A metadata filter: a Mongo-style dict or a string; see docs/filters.md.
+Filter = Optional[Union[dict, str]]
+
+_MAX_LIMIT = 2**63 - 1
 
 
 def open(path: str | os.PathLike = IN_MEMORY, *, threads: Optional[int] = None) -> "Database":  # noqa: A001
@@ -167,11 +172,16 @@ class Collection:
         """
         self._engine.upsert(*self._batch(ids, vectors, metadata))
 
-    def delete(self, ids: Sequence[str]) -> int:
-        """Delete the records with these ids; returns how many existed and were deleted.
+    def delete(self, ids: Optional[Sequence[str]] = None, *, where: Filter = None) -> int:
+        """Delete the records with these ids, or those matching ``where``; returns how many were
+        deleted (ids that do not exist are skipped).
 
         From return on no search returns them; their graph neighbours are relinked around them.
         """
+        if (ids is None) == (where is None):
+            raise InvalidArgumentError("delete() takes ids or where=, exactly one of them")
+        if where is not None:
+            return self._engine.delete_where(where)
         return self._engine.delete(self._ids(ids))
 
     def compact(self) -> int:
@@ -181,11 +191,27 @@ class Collection:
         """
         return self._engine.compact()
 
-    def get(self, ids: Sequence[str]) -> list:
-        """The records with these ids, in the order asked: each has ``.id``, ``.vector`` (float32,
-        as stored: unit length for cosine) and ``.metadata``; ``None`` for an id that does not
-        exist."""
+    def get(
+        self, ids: Optional[Sequence[str]] = None, *, where: Filter = None, limit: Optional[int] = None
+    ) -> list:
+        """Records with ``.id``, ``.vector`` (float32, as stored: unit length for cosine) and
+        ``.metadata``.
+
+        get(ids): one per id, in the order asked, ``None`` for an id that does not exist.
+        get(where=..., limit=None): the records matching the filter, oldest first, at most limit.
+        """
+        if (ids is None) == (where is None):
+            raise InvalidArgumentError("get() takes ids or where=, exactly one of them")
+        if where is not None:
+            limit = _MAX_LIMIT if limit is None else _positive_int(limit, "limit")
+            return self._engine.find(where, limit)
+        if limit is not None:
+            raise InvalidArgumentError("limit= goes with where=, not with ids")
         return self._engine.get(self._ids(ids))
+
+    def count(self, where: Filter = None) -> int:
+        """How many records match ``where`` (all of them when it is None)."""
+        return self._engine.count(where)
 
     def _ids(self, ids: Any) -> Sequence[str]:
         if isinstance(ids, (str, bytes)) or not isinstance(ids, Sequence):
@@ -213,15 +239,20 @@ class Collection:
             metadata = [{} if entry is None else entry for entry in metadata]
         return ids, matrix, metadata
 
-    def search(self, vector: Any, k: int = 10, ef: Optional[int] = None, exact: bool = False) -> list:
+    def search(
+        self, vector: Any, k: int = 10, ef: Optional[int] = None, exact: bool = False, where: Filter = None
+    ) -> list:
         """The k records nearest to ``vector``, best first, as hits with ``.id``, ``.distance``
         and ``.metadata`` (a dict). Fewer than k only when the collection holds fewer.
 
         ef: candidate list size of the graph search (default max(64, k)); larger is slower and
         more accurate. exact=True scans every vector instead.
+        where: only records whose metadata matches: a dict ({"year": {"$gte": 2020}}) or a str
+        ("year >= 2020 AND tag IN ('news', 'blog')"); see docs/filters.md. Raises FilterError for
+        a malformed one. k hits come back whenever k records match.
         """
         if type(k) is int and k > 0 and ef is None and _is_float32_vector(vector, self.dim):
-            return self._engine.search(vector, k, 0, bool(exact))  # fast path: nothing to convert
+            return self._engine.search(vector, k, 0, bool(exact), where)  # nothing to convert
         query = _as_float32(vector, "vector")
         if query.ndim != 1:
             raise DimensionError(f"vector must be 1-D of length {self.dim}, got shape {query.shape}")
@@ -229,10 +260,10 @@ class Collection:
             raise DimensionError(
                 f"vector has dimension {query.shape[0]}; collection {self.name!r} has dim={self.dim}"
             )
-        return self._engine.search(query, _positive_int(k, "k"), _ef(ef), bool(exact))
+        return self._engine.search(query, _positive_int(k, "k"), _ef(ef), bool(exact), where)
 
     def search_batch(
-        self, vectors: Any, k: int = 10, ef: Optional[int] = None, exact: bool = False
+        self, vectors: Any, k: int = 10, ef: Optional[int] = None, exact: bool = False, where: Filter = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Search many queries at once, on all cores.
 
@@ -241,7 +272,9 @@ class Collection:
         are padded with id "" and distance inf.
         """
         queries = self._matrix(vectors, "vectors")
-        code_points, distances = self._engine.search_batch(queries, _positive_int(k, "k"), _ef(ef), bool(exact))
+        code_points, distances = self._engine.search_batch(
+            queries, _positive_int(k, "k"), _ef(ef), bool(exact), where
+        )
         width = code_points.shape[2]
         ids = code_points.view(f"<U{width}").reshape(code_points.shape[0], code_points.shape[1])
         return ids, distances

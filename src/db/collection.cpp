@@ -3,25 +3,20 @@
 // shared lock that a writer holds only while appending ids.
 #include "omendb/collection.h"
 
-#include <atomic>
 #include <cmath>
 #include <limits>
-#include <mutex>
-#include <shared_mutex>
 #include <string>
 #include <unordered_set>
 
-#include "collections/id_map.h"
-#include "db/generation.h"
-#include "index/hnsw_index.h"
-#include "util/thread_pool.h"
+#include "db/collection_state.h"
 
 namespace omendb {
-namespace {
 
 Status closed_error(const std::string& name) {
   return {StatusCode::kClosed, "collection '" + name + "' is closed"};
 }
+
+namespace {
 
 // Ok when every value is finite; otherwise names the first bad value. `what` names the argument;
 // rows are numbered only when it holds more than one vector.
@@ -41,6 +36,8 @@ Status check_finite(std::span<const float> values, std::size_t dim, bool single_
   return Status::ok();
 }
 
+}  // namespace
+
 Status check_rows(std::span<const float> values, std::size_t rows, std::size_t dim,
                   std::string_view what) {
   if (values.size() != rows * dim) {
@@ -58,38 +55,6 @@ HnswParams index_params(const CollectionOptions& options) {
   params.seed = options.seed;
   return params;
 }
-
-}  // namespace
-
-struct Collection::State {
-  State(std::string name_, const CollectionOptions& options_, std::shared_ptr<ThreadPool> pool_)
-      : name(std::move(name_)),
-        options(options_),
-        pool(std::move(pool_)),
-        current(std::make_shared<Generation>(
-            std::make_unique<HnswIndex>(options.metric, options.dim, index_params(options)))) {}
-
-  Status check_batch(const RecordBatch& batch) const;
-  Status check_new_ids(std::span<const std::string_view> new_ids, bool replace) const;
-  Status write(const RecordBatch& batch, bool replace);
-  std::size_t compact();
-  void compact_if_mostly_deleted();
-
-  // The generation searches run on. Cost: a shared lock and a reference count.
-  std::shared_ptr<Generation> generation() const {
-    std::shared_lock lock(records_mutex);
-    return current;
-  }
-
-  const std::string name;
-  const CollectionOptions options;
-  const std::shared_ptr<ThreadPool> pool;
-  std::atomic<bool> closed{false};
-  std::atomic<std::size_t> live{0};         // records; updated by the writer with each change
-  std::mutex write_mutex;                   // one writer at a time
-  mutable std::shared_mutex records_mutex;  // guards `current` and the ids and metadata in it
-  std::shared_ptr<Generation> current;      // replaced only by compaction, under both locks
-};
 
 Collection::Collection(std::string name, const CollectionOptions& options,
                        std::shared_ptr<ThreadPool> pool)
@@ -191,6 +156,7 @@ Status Collection::State::write(const RecordBatch& batch, bool replace) {
       }
       g.ids.insert(id);
     }
+    for (std::size_t i = 0; i < n; ++i) g.index_payload(static_cast<std::uint32_t>(first + i));
     index.publish(first + n);
     live.store(index.live_size());
   }
@@ -216,6 +182,7 @@ std::size_t Collection::State::compact() {
   for (std::uint32_t slot : compacted.kept) {
     fresh->ids.insert(old->ids.id(slot));
     if (old->has_metadata) fresh->metadata.push_back(old->metadata[slot]);
+    fresh->index_payload(static_cast<std::uint32_t>(fresh->ids.size() - 1));
   }
   std::unique_lock lock(records_mutex);
   current = std::move(fresh);
@@ -296,13 +263,25 @@ Result<std::vector<Hit>> Collection::search(std::span<const float> query,
 
   const std::shared_ptr<const Generation> g = s.generation();
   std::vector<Neighbor> neighbors;
+  if (options.filter != nullptr) {
+    std::shared_lock lock(s.records_mutex);
+    const FilterPlan plan =
+        plan_filtered_search(g->payload, *options.filter, options.k, options.effective_ef());
+    s.filtered_search(*g, query, options, plan, neighbors);
+    return State::to_hits(*g, neighbors);
+  }
   g->index->search(query, options.k, options.effective_ef(), options.exact, neighbors);
-  std::vector<Hit> hits(neighbors.size());
   std::shared_lock lock(s.records_mutex);
+  return State::to_hits(*g, neighbors);
+}
+
+std::vector<Hit> Collection::State::to_hits(const Generation& g,
+                                            const std::vector<Neighbor>& neighbors) {
+  std::vector<Hit> hits(neighbors.size());
   for (std::size_t i = 0; i < neighbors.size(); ++i) {
-    hits[i].id = g->ids.id(neighbors[i].slot);
+    hits[i].id = g.ids.id(neighbors[i].slot);
     hits[i].distance = neighbors[i].distance;
-    if (g->has_metadata) hits[i].metadata = g->metadata[neighbors[i].slot];
+    if (g.has_metadata) hits[i].metadata = g.metadata[neighbors[i].slot];
   }
   return hits;
 }
@@ -318,14 +297,27 @@ Result<BatchHits> Collection::search_batch(std::span<const float> queries,
 
   const std::shared_ptr<const Generation> g = s.generation();
   std::vector<std::vector<Neighbor>> neighbors;
-  g->index->search_batch(queries, count, options.k, options.effective_ef(), options.exact, *s.pool,
-                         neighbors);
+  std::shared_lock filter_lock(s.records_mutex, std::defer_lock);
+  if (options.filter != nullptr) {
+    filter_lock.lock();
+    const FilterPlan plan =
+        plan_filtered_search(g->payload, *options.filter, options.k, options.effective_ef());
+    neighbors.resize(count);
+    s.pool->parallel_for(count, 4, [&](std::size_t, std::size_t q) {
+      s.filtered_search(*g, queries.subspan(q * s.options.dim, s.options.dim), options, plan,
+                        neighbors[q]);
+    });
+  } else {
+    g->index->search_batch(queries, count, options.k, options.effective_ef(), options.exact,
+                           *s.pool, neighbors);
+  }
   BatchHits hits;
   hits.queries = count;
   hits.k = options.k;
   hits.ids.resize(count * options.k);
   hits.distances.assign(count * options.k, std::numeric_limits<float>::infinity());
-  std::shared_lock lock(s.records_mutex);
+  std::shared_lock lock(s.records_mutex, std::defer_lock);
+  if (!filter_lock.owns_lock()) lock.lock();
   for (std::size_t q = 0; q < count; ++q) {
     for (std::size_t i = 0; i < neighbors[q].size(); ++i) {
       hits.ids[q * options.k + i] = g->ids.id(neighbors[q][i].slot);

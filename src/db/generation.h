@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "collections/id_map.h"
+#include "filter/payload_index.h"
 #include "index/hnsw_index.h"
 #include "omendb/metadata.h"
 
@@ -16,17 +17,30 @@ namespace omendb {
 struct Generation {
   explicit Generation(std::unique_ptr<HnswIndex> index_) : index(std::move(index_)) {}
 
-  // Deletes the record in `slot` from searches and frees its metadata. Caller: the writer, holding
-  // the collection's records lock exclusively.
+  // The metadata of `slot` (empty for a record without any). Caller holds the records lock.
+  const Metadata& metadata_of(std::uint32_t slot) const {
+    static const Metadata kNone;
+    return has_metadata ? metadata[slot] : kNone;
+  }
+
+  // Makes `slot` (its metadata already stored) visible to filters. Caller: the writer, holding the
+  // collection's records lock exclusively.
+  void index_payload(std::uint32_t slot) { payload.add(slot, metadata_of(slot)); }
+
+  // Deletes the record in `slot` from searches and filters and frees its metadata. Caller: the
+  // writer, holding the collection's records lock exclusively.
   void retire(std::uint32_t slot) {
     index->mark_deleted(slot);
+    payload.remove(slot, metadata_of(slot));
     if (has_metadata) metadata[slot] = Metadata{};
   }
 
   std::unique_ptr<HnswIndex> index;
-  IdMap ids;                       // guarded by the collection's records lock
+  // The rest is guarded by the collection's records lock.
+  IdMap ids;
   bool has_metadata = false;       // false until a record carries metadata: saves 24 B a record
   std::vector<Metadata> metadata;  // by slot, once has_metadata
+  PayloadIndex payload;            // metadata values -> slots, for filters
 };
 
 }  // namespace omendb

@@ -4,6 +4,9 @@
 
 #include <climits>
 
+#include "filter/filter_dict.h"
+#include "filter/filter_string.h"
+
 namespace omendb::python {
 namespace {
 
@@ -84,7 +87,56 @@ Value to_value(nb::handle value, const std::string& where) {
           "; expected None, bool, int, float, str or a list of str");
 }
 
+[[noreturn]] void filter_error(std::string message) {
+  throw StatusError{Status(StatusCode::kFilterError, std::move(message))};
+}
+
+// The JSON-like tree of a Python filter dict; refuses nesting deeper than any valid filter.
+DictNode to_dict_node(nb::handle value, int depth) {
+  if (depth > kMaxDictNodeDepth) filter_error("filter is nested too deeply");
+  if (value.is_none()) return DictNode();
+  if (nb::isinstance<nb::bool_>(value)) return DictNode(nb::cast<bool>(value));
+  if (nb::isinstance<nb::int_>(value)) {
+    int overflow = 0;
+    const long long number = PyLong_AsLongLongAndOverflow(value.ptr(), &overflow);
+    if (overflow != 0) filter_error("filter holds an int outside the signed 64-bit range");
+    return DictNode(static_cast<std::int64_t>(number));
+  }
+  if (nb::isinstance<nb::float_>(value)) return DictNode(nb::cast<double>(value));
+  if (nb::isinstance<nb::str>(value)) return DictNode(utf8_of(value, "a filter string"));
+  if (nb::isinstance<nb::list>(value) || nb::isinstance<nb::tuple>(value)) {
+    DictNode::List list;
+    for (nb::handle item : value) list.push_back(to_dict_node(item, depth + 1));
+    return DictNode(std::move(list));
+  }
+  if (nb::isinstance<nb::dict>(value)) {
+    DictNode::Object object;
+    for (auto [key, item] : nb::borrow<nb::dict>(value)) {
+      if (!nb::isinstance<nb::str>(key)) {
+        filter_error("filter keys must be str, got " + python_type_name(key));
+      }
+      object.emplace_back(utf8_of(key, "a filter key"), to_dict_node(item, depth + 1));
+    }
+    return DictNode(std::move(object));
+  }
+  filter_error("filter holds a value of unsupported type " + python_type_name(value) +
+               "; expected None, bool, int, float, str, list or dict");
+}
+
 }  // namespace
+
+FilterExpr to_filter(nb::handle where) {
+  Result<FilterExpr> filter = Status::invalid_argument("unreachable");
+  if (nb::isinstance<nb::str>(where)) {
+    filter = parse_filter_string(utf8_of(where, "where"));
+  } else if (nb::isinstance<nb::dict>(where)) {
+    filter = filter_from_dict(to_dict_node(where, 1));
+  } else {
+    filter_error("where must be a dict or a str, got " + python_type_name(where));
+  }
+  throw_if_failed(filter.status());
+  return std::move(filter).value();
+}
 
 void throw_if_failed(const Status& status) {
   if (!status.is_ok()) throw StatusError{status};

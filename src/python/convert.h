@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "filter/expression.h"
 #include "omendb/metadata.h"
 #include "omendb/status.h"
 
@@ -33,6 +34,10 @@ std::vector<std::string> to_ids(nb::handle ids);
 // A dict of str keys to None, bool, int, float, str or a list of str. `where` names the argument
 // in error messages (e.g. "metadata[3]").
 Metadata to_metadata(nb::handle dict, const std::string& where);
+
+// A filter from `where`: a dict (Mongo-style) or a str (the string grammar of docs/filters.md).
+// Throws StatusError(kFilterError) naming what is wrong.
+FilterExpr to_filter(nb::handle where);
 
 // A dict of the fields.
 nb::dict to_dict(const Metadata& metadata);

@@ -90,6 +90,14 @@ std::size_t remove_records(Collection& collection, nb::handle ids_object) {
   return value_or_throw(std::move(removed));
 }
 
+// A Python Record for a record; its vector becomes a NumPy array without a copy.
+PyRecord to_python(Record&& record) {
+  const std::size_t dim = record.vector.size();
+  return PyRecord{nb::str(record.id.data(), record.id.size()),
+                  nb::cast(owning_array(std::move(record.vector), {dim})),
+                  to_dict(record.metadata)};
+}
+
 // A list with a Record (or None) per id asked for.
 nb::list get_records(const Collection& collection, nb::handle ids_object) {
   const std::vector<std::string> ids = to_ids(ids_object);
@@ -106,28 +114,34 @@ nb::list get_records(const Collection& collection, nb::handle ids_object) {
       result.append(nb::none());
       continue;
     }
-    const std::size_t dim = record->vector.size();
-    result.append(PyRecord{nb::str(record->id.data(), record->id.size()),
-                           nb::cast(owning_array(std::move(record->vector), {dim})),
-                           to_dict(record->metadata)});
+    result.append(to_python(std::move(*record)));
   }
   return result;
 }
 
-SearchOptions search_options(std::size_t k, std::size_t ef, bool exact) {
+// The filter of a `where` argument: nothing for None.
+std::optional<FilterExpr> optional_filter(nb::handle where) {
+  if (where.is_none()) return std::nullopt;
+  return to_filter(where);
+}
+
+SearchOptions search_options(std::size_t k, std::size_t ef, bool exact,
+                             const std::optional<FilterExpr>& filter) {
   SearchOptions options;
   options.k = k;
   options.ef = ef;
   options.exact = exact;
+  options.filter = filter ? &*filter : nullptr;
   return options;
 }
 
 nb::list search(const Collection& collection, FloatVector query, std::size_t k, std::size_t ef,
-                bool exact) {
+                bool exact, nb::handle where) {
+  const std::optional<FilterExpr> filter = optional_filter(where);
   Result<std::vector<Hit>> hits = Status::invalid_argument("unreachable");
   {
     nb::gil_scoped_release release;
-    hits = collection.search({query.data(), query.size()}, search_options(k, ef, exact));
+    hits = collection.search({query.data(), query.size()}, search_options(k, ef, exact, filter));
   }
   throw_if_failed(hits.status());
   nb::list result;
@@ -141,13 +155,15 @@ nb::list search(const Collection& collection, FloatVector query, std::size_t k, 
 // Returns (ids as a uint32 array of shape (n, k, width) holding UTF-32 code points, distances as a
 // float32 array of shape (n, k)). The Python side views the first as a NumPy str array.
 nb::tuple search_batch(const Collection& collection, FloatMatrix queries, std::size_t k,
-                       std::size_t ef, bool exact) {
+                       std::size_t ef, bool exact, nb::handle where) {
+  const std::optional<FilterExpr> filter = optional_filter(where);
   Result<BatchHits> hits = Status::invalid_argument("unreachable");
   std::vector<std::uint32_t> code_points;
   std::size_t width = 1;
   {
     nb::gil_scoped_release release;
-    hits = collection.search_batch({queries.data(), queries.size()}, search_options(k, ef, exact));
+    hits = collection.search_batch({queries.data(), queries.size()},
+                                   search_options(k, ef, exact, filter));
     if (hits.is_ok()) {
       for (const std::string& id : hits.value().ids) width = std::max(width, utf8_length(id));
       code_points.reserve(hits.value().ids.size() * width);
@@ -158,6 +174,39 @@ nb::tuple search_batch(const Collection& collection, FloatMatrix queries, std::s
   BatchHits& batch = hits.value();
   return nb::make_tuple(owning_array(std::move(code_points), {batch.queries, batch.k, width}),
                         owning_array(std::move(batch.distances), {batch.queries, batch.k}));
+}
+
+std::size_t count(const Collection& collection, nb::handle where) {
+  const std::optional<FilterExpr> filter = optional_filter(where);
+  Result<std::size_t> counted = Status::invalid_argument("unreachable");
+  {
+    nb::gil_scoped_release release;
+    counted = collection.count(filter ? &*filter : nullptr);
+  }
+  return value_or_throw(std::move(counted));
+}
+
+nb::list find(const Collection& collection, nb::handle where, std::size_t limit) {
+  const FilterExpr filter = to_filter(where);
+  Result<std::vector<Record>> records = Status::invalid_argument("unreachable");
+  {
+    nb::gil_scoped_release release;
+    records = collection.find(filter, limit);
+  }
+  throw_if_failed(records.status());
+  nb::list result;
+  for (Record& record : records.value()) result.append(to_python(std::move(record)));
+  return result;
+}
+
+std::size_t remove_where(Collection& collection, nb::handle where) {
+  const FilterExpr filter = to_filter(where);
+  Result<std::size_t> removed = Status::invalid_argument("unreachable");
+  {
+    nb::gil_scoped_release release;
+    removed = collection.remove_where(filter);
+  }
+  return value_or_throw(std::move(removed));
 }
 
 }  // namespace
@@ -225,8 +274,11 @@ NB_MODULE(_core, m) {
              }
              return value_or_throw(std::move(reclaimed));
            })
-      .def("search", &search, "query"_a, "k"_a, "ef"_a, "exact"_a)
-      .def("search_batch", &search_batch, "queries"_a, "k"_a, "ef"_a, "exact"_a);
+      .def("search", &search, "query"_a, "k"_a, "ef"_a, "exact"_a, "where"_a.none())
+      .def("search_batch", &search_batch, "queries"_a, "k"_a, "ef"_a, "exact"_a, "where"_a.none())
+      .def("count", &count, "where"_a.none())
+      .def("find", &find, "where"_a, "limit"_a)
+      .def("delete_where", &remove_where, "where"_a);
 
   nb::class_<Database>(m, "Database")
       .def_static(

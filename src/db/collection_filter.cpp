@@ -1,0 +1,95 @@
+// Collection operations with a metadata filter: the filtered search that the planner chose, count,
+// find and delete by filter. Each runs against one generation under the records lock, so the
+// payload index, the metadata and the ids agree.
+#include <algorithm>
+
+#include "db/collection_state.h"
+#include "filter/evaluate.h"
+
+namespace omendb {
+namespace {
+
+// The slots among plan.candidates that match `filter`, in slot order, at most `limit` of them.
+std::vector<std::uint32_t> matching_slots(const Generation& g, const FilterExpr& filter,
+                                          const Bitmap& candidates, bool exact, std::size_t limit) {
+  std::vector<std::uint32_t> slots;
+  slots.reserve(std::min<std::uint64_t>(candidates.size(), limit));
+  for (const std::uint32_t slot : candidates) {
+    if (slots.size() >= limit) break;
+    if (exact || matches(filter, g.metadata_of(slot))) slots.push_back(slot);
+  }
+  return slots;
+}
+
+}  // namespace
+
+void Collection::State::filtered_search(const Generation& g, std::span<const float> query,
+                                        const SearchOptions& options, const FilterPlan& plan,
+                                        std::vector<Neighbor>& out) const {
+  const FilterExpr& filter = *options.filter;
+  if (!plan.scan && !options.exact) {
+    const HnswIndex::SlotFilter accepts = [&](std::uint32_t slot) {
+      return plan.candidates.contains(slot) && (plan.exact || matches(filter, g.metadata_of(slot)));
+    };
+    g.index->search_filtered(query, options.k, plan.ef, accepts, out);
+    // The walk can miss matches it had no path to; then the scan below finds k whenever k match.
+    if (out.size() >= options.k) return;
+  }
+  const std::vector<std::uint32_t> slots =
+      matching_slots(g, filter, plan.candidates, plan.exact, plan.candidates.size());
+  g.index->search_slots(query, options.k, slots, out);
+}
+
+Result<std::size_t> Collection::count(const FilterExpr* filter) const {
+  const State& s = *state_;
+  if (s.closed.load()) return closed_error(s.name);
+  if (filter == nullptr) return s.live.load();
+  std::shared_lock lock(s.records_mutex);
+  const Generation& g = *s.current;
+  const PayloadIndex::Superset superset = g.payload.superset(*filter);
+  if (superset.exact) return static_cast<std::size_t>(superset.slots.size());
+  return matching_slots(g, *filter, superset.slots, false, superset.slots.size()).size();
+}
+
+Result<std::vector<Record>> Collection::find(const FilterExpr& filter, std::size_t limit) const {
+  const State& s = *state_;
+  if (s.closed.load()) return closed_error(s.name);
+  std::shared_lock lock(s.records_mutex);
+  const Generation& g = *s.current;
+  const PayloadIndex::Superset superset = g.payload.superset(filter);
+  std::vector<Record> records;
+  for (const std::uint32_t slot :
+       matching_slots(g, filter, superset.slots, superset.exact, limit)) {
+    Record& record = records.emplace_back();
+    record.id = g.ids.id(slot);
+    const float* row = g.index->row(slot);
+    record.vector.assign(row, row + s.options.dim);
+    record.metadata = g.metadata_of(slot);
+  }
+  return records;
+}
+
+Result<std::size_t> Collection::remove_where(const FilterExpr& filter) {
+  State& s = *state_;
+  if (s.closed.load()) return closed_error(s.name);
+  std::lock_guard writer(s.write_mutex);
+  if (s.closed.load()) return closed_error(s.name);
+  Generation& g = *s.current;
+  std::vector<std::uint32_t> removed;
+  {
+    std::unique_lock lock(s.records_mutex);
+    const PayloadIndex::Superset superset = g.payload.superset(filter);
+    removed = matching_slots(g, filter, superset.slots, superset.exact, superset.slots.size());
+    for (const std::uint32_t slot : removed) {
+      const std::string id(g.ids.id(slot));
+      g.ids.erase(id);
+      g.retire(slot);
+    }
+    s.live.store(g.index->live_size());
+  }
+  g.index->repair(removed, *s.pool);
+  s.compact_if_mostly_deleted();
+  return removed.size();
+}
+
+}  // namespace omendb

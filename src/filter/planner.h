@@ -1,0 +1,30 @@
+// The planner of filtered searches: from the payload index's answer for a filter, decide whether to
+// compute the distance of every matching record (few matches: exact, and cheaper than a walk) or to
+// walk the graph keeping only matches, with a candidate list widened as the filter gets selective.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "filter/expression.h"
+#include "filter/payload_index.h"
+
+namespace omendb {
+
+struct FilterPlan {
+  Bitmap candidates;   // every matching slot; exactly the matches when `exact`
+  bool exact = false;  // false: each candidate's metadata must still be checked
+  bool scan = false;   // true: scan the candidates; false: walk the graph
+  std::size_t ef = 0;  // the walk's candidate list size
+};
+
+// Scans when the candidates are at most kScanAlways or kScanShare of the live records (the walk
+// needs about that density to stay connected through two-hop expansion); otherwise walks with
+// ef / sqrt(share of candidates). Cost: the payload index's superset() of the filter.
+FilterPlan plan_filtered_search(const PayloadIndex& index, const FilterExpr& filter, std::size_t k,
+                                std::size_t ef);
+
+inline constexpr std::uint64_t kScanAlways = 2048;
+inline constexpr double kScanShare = 0.05;
+
+}  // namespace omendb
