@@ -51,15 +51,19 @@ void HnswIndex::search_filtered(std::span<const float> query, std::size_t k, std
   const Neighbor nearest = greedy_descend(q, start, entry.level, 0, limit, ws);
   const std::size_t degree = graph_.max_degree(0);
   ws.around.resize(degree);
-  ws.matched.resize(degree + degree * degree);
+  ws.bridges.resize(degree);
+  ws.matched.resize(degree + graph_.m());
   ws.visited.clear(limit);
   ws.candidates.reset(std::max(ef, k));
   ws.visited.insert(nearest.slot);
   ws.candidates.insert(nearest);  // guides the walk even when it does not match
 
+  // Enough matching neighbours per expanded node: the graph's own degree above level 0.
+  const std::size_t wanted = graph_.m();
   Neighbor current;
   while (ws.candidates.expand_next(current)) {
     std::size_t found = 0;
+    std::size_t bridges = 0;  // non-matching neighbours, kept at the front of ws.around
     const std::uint32_t count = graph_.copy_neighbors(current.slot, 0, ws.links.data());
     for (std::uint32_t i = 0; i < count; ++i) {
       const std::uint32_t neighbor = ws.links[i];
@@ -67,11 +71,15 @@ void HnswIndex::search_filtered(std::span<const float> query, std::size_t k, std
       if (accepted(neighbor)) {
         prefetch(vectors_.row(neighbor));
         ws.matched[found++] = neighbor;
-        continue;
+      } else {
+        ws.bridges[bridges++] = neighbor;
       }
-      // A non-matching neighbour is a bridge: take its matching neighbours instead.
-      const std::uint32_t second = graph_.copy_neighbors(neighbor, 0, ws.around.data());
-      for (std::uint32_t j = 0; j < second; ++j) {
+    }
+    // Too few matches among the neighbours: look through the non-matching ones to their
+    // neighbours (ACORN-1's two-hop expansion), until enough matches are found.
+    for (std::size_t b = 0; b < bridges && found < wanted; ++b) {
+      const std::uint32_t second = graph_.copy_neighbors(ws.bridges[b], 0, ws.around.data());
+      for (std::uint32_t j = 0; j < second && found < wanted; ++j) {
         const std::uint32_t hop = ws.around[j];
         if (hop < limit && !ws.visited.contains(hop) && accepted(hop)) {
           ws.visited.insert(hop);

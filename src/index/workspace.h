@@ -27,6 +27,7 @@ struct Workspace {
   std::vector<std::uint32_t> ids;        // a list being written
   std::vector<std::uint32_t> around;     // a second list: of a deleted node, or of a bridge node
   std::vector<std::uint32_t> matched;    // matching nodes found around one node (filtered search)
+  std::vector<std::uint32_t> bridges;    // its non-matching neighbours (filtered search)
   std::vector<float> query;              // a prepared copy of the query
 
   // Sizes the buffers for lists of up to `max_degree` ids and queries of `dim` floats.

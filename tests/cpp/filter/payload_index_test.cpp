@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <iterator>
 #include <limits>
@@ -13,7 +12,6 @@
 #include <ranges>
 #include <string>
 #include <utility>
-#include <variant>
 #include <vector>
 
 #include "filter/evaluate.h"
@@ -67,7 +65,7 @@ Slots sorted(Slots slots) {
 }
 
 // A small index from a list of metadata, slot i holding records[i].
-class SmallIndexTest : public ::testing::Test {
+class PayloadIndexTest : public ::testing::Test {
  protected:
   void build(std::vector<Metadata> records) {
     records_ = std::move(records);
@@ -194,7 +192,7 @@ TEST(BitmapTest, SetOperations) {
 // ---------------------------------------------------------------------------------------------
 // Focused semantics
 
-TEST_F(SmallIndexTest, IntsAndFloatsWithTheSameValueAreOneKey) {
+TEST_F(PayloadIndexTest, IntsAndFloatsWithTheSameValueAreOneKey) {
   build({{{"year", std::int64_t{2020}}},
          {{"year", 2020.0}},
          {{"year", 2020.5}},
@@ -217,7 +215,7 @@ TEST_F(SmallIndexTest, IntsAndFloatsWithTheSameValueAreOneKey) {
   EXPECT_EQ(exact(leaf(FilterOp::kNe, "year", Value())), (Slots{0, 1, 2, 3, 4, 5, 6, 7, 8}));
 }
 
-TEST_F(SmallIndexTest, LargeNumbersCompareExactly) {
+TEST_F(PayloadIndexTest, LargeNumbersCompareExactly) {
   const std::int64_t two53 = std::int64_t{1} << 53;
   build({{{"n", two53}},
          {{"n", two53 + 1}},
@@ -239,7 +237,7 @@ TEST_F(SmallIndexTest, LargeNumbersCompareExactly) {
   EXPECT_EQ(exact(leaf(FilterOp::kLte, "n", -0.5)), (Slots{4, 6}));
 }
 
-TEST_F(SmallIndexTest, RangeBoundsAtInfinityEqualValuesAndNaN) {
+TEST_F(PayloadIndexTest, RangeBoundsAtInfinityEqualValuesAndNaN) {
   build({{{"x", std::int64_t{1}}},
          {{"x", std::int64_t{2}}},
          {{"x", 2.0}},
@@ -266,7 +264,7 @@ TEST_F(SmallIndexTest, RangeBoundsAtInfinityEqualValuesAndNaN) {
             (Slots{1, 2}));
 }
 
-TEST_F(SmallIndexTest, RangesOnOneFieldInAnAndMeetAsOneInterval) {
+TEST_F(PayloadIndexTest, RangesOnOneFieldInAnAndMeetAsOneInterval) {
   build({{{"x", std::int64_t{1}}},
          {{"x", std::int64_t{2}}},
          {{"x", 2.0}},
@@ -294,7 +292,7 @@ TEST_F(SmallIndexTest, RangesOnOneFieldInAnAndMeetAsOneInterval) {
               leaf(FilterOp::kNe, "x", 2.5), leaf(FilterOp::kGte, "x", 2.0)}));
 }
 
-TEST_F(SmallIndexTest, NeAndNinHoldForMissingFieldsNullsAndOtherKinds) {
+TEST_F(PayloadIndexTest, NeAndNinHoldForMissingFieldsNullsAndOtherKinds) {
   build({{{"tag", std::string("news")}},
          {{"tag", std::string("blog")}},
          {{"tag", Value()}},
@@ -310,7 +308,7 @@ TEST_F(SmallIndexTest, NeAndNinHoldForMissingFieldsNullsAndOtherKinds) {
   EXPECT_EQ(exact(in(FilterOp::kNin, "tag", {Value(), std::int64_t{3}})), (Slots{0, 1, 2, 3, 5}));
 }
 
-TEST_F(SmallIndexTest, ExistsCountsNullAsPresent) {
+TEST_F(PayloadIndexTest, ExistsCountsNullAsPresent) {
   build({{{"a", Value()}}, {{"a", false}}, {{"b", std::int64_t{1}}}, {}});
   EXPECT_EQ(exact(exists("a", true)), (Slots{0, 1}));
   EXPECT_EQ(exact(exists("a", false)), (Slots{2, 3}));
@@ -319,7 +317,7 @@ TEST_F(SmallIndexTest, ExistsCountsNullAsPresent) {
   EXPECT_EQ(exact(leaf(FilterOp::kEq, "a", false)), (Slots{1}));
 }
 
-TEST_F(SmallIndexTest, ListsMatchByElementOrAsAWhole) {
+TEST_F(PayloadIndexTest, ListsMatchByElementOrAsAWhole) {
   build({{{"tags", Strings{"a", "b"}}},
          {{"tags", Strings{"b"}}},
          {{"tags", Strings{}}},
@@ -340,7 +338,7 @@ TEST_F(SmallIndexTest, ListsMatchByElementOrAsAWhole) {
   EXPECT_EQ(exact(leaf(FilterOp::kNe, "tags", std::string("a"))), (Slots{1, 2, 4, 6}));
 }
 
-TEST_F(SmallIndexTest, AndOrOfNoChildrenAreTrueAndFalse) {
+TEST_F(PayloadIndexTest, AndOrOfNoChildrenAreTrueAndFalse) {
   build({{{"a", std::int64_t{1}}}, {}});
   EXPECT_EQ(exact(node(FilterOp::kAnd, {})), (Slots{0, 1}));
   EXPECT_EQ(exact(node(FilterOp::kOr, {})), Slots{});
@@ -353,7 +351,7 @@ TEST_F(SmallIndexTest, AndOrOfNoChildrenAreTrueAndFalse) {
   EXPECT_EQ(malformed.slots.to_vector(), (Slots{0, 1}));
 }
 
-TEST_F(SmallIndexTest, StringsOrderBytewiseBoolsAndListsDoNot) {
+TEST_F(PayloadIndexTest, StringsOrderBytewiseBoolsAndListsDoNot) {
   build({{{"s", std::string("apple")}},
          {{"s", std::string("pear")}},
          {{"s", std::string("\xc3\xa9t\xc3\xa9")}},  // "été": its first byte sorts after 'z'
@@ -380,7 +378,7 @@ TEST_F(SmallIndexTest, StringsOrderBytewiseBoolsAndListsDoNot) {
   EXPECT_EQ(exact(leaf(FilterOp::kGte, "s", std::int64_t{5})), (Slots{4}));
 }
 
-TEST_F(SmallIndexTest, ContainsScansDistinctStringsUpToTheLimit) {
+TEST_F(PayloadIndexTest, ContainsScansDistinctStringsUpToTheLimit) {
   std::vector<Metadata> records;
   const std::size_t n = PayloadIndex::kMaxSubstringScanValues + 1;
   for (std::size_t i = 0; i < n; ++i) records.push_back({{"title", "title " + std::to_string(i)}});
@@ -418,7 +416,7 @@ TEST_F(SmallIndexTest, ContainsScansDistinctStringsUpToTheLimit) {
   EXPECT_EQ(exact(has7), expected);
 }
 
-TEST_F(SmallIndexTest, RemovalForgetsValuesAndSlotsCanComeBack) {
+TEST_F(PayloadIndexTest, RemovalForgetsValuesAndSlotsCanComeBack) {
   build({{{"n", std::int64_t{1}}, {"s", std::string("a")}, {"l", Strings{"x"}}},
          {{"n", 1.5}, {"s", std::string("b")}}});
   index_.remove(0, records_[0]);
@@ -439,13 +437,22 @@ TEST_F(SmallIndexTest, RemovalForgetsValuesAndSlotsCanComeBack) {
   EXPECT_EQ(exact(leaf(FilterOp::kLt, "n", kInf)), Slots{});
 }
 
-TEST_F(SmallIndexTest, NumericColumnStaysExactThroughMergesAndRemovals) {
-  // Enough numbers in one field to merge several times, with removals in the sorted part, in
-  // the pending part and slots coming back with other values.
+TEST_F(PayloadIndexTest, NumericColumnStaysExactThroughMergesAndRemovals) {
+  // Enough numbers in one field to fill many levels, with removals in the levels and in the
+  // buffer, a rewrite once half is dead, and slots coming back with other values.
   std::vector<Metadata> records;
   for (std::int64_t i = 0; i < 6000; ++i)
     records.push_back({{"v", i % 2 ? Value(i / 10) : Value(i / 10.0)}});
   build(std::move(records));
+  for (std::uint32_t slot = 0; slot < 6000; slot += 3) {  // a third dead: no rewrite yet
+    index_.remove(slot, records_[slot]);
+  }
+  exact(leaf(FilterOp::kGte, "v", std::int64_t{300}));
+  for (std::uint32_t slot = 1; slot < 6000; slot += 3) {  // past half dead: rewritten
+    index_.remove(slot, records_[slot]);
+  }
+  exact(leaf(FilterOp::kGte, "v", std::int64_t{300}));
+  exact(leaf(FilterOp::kEq, "v", 42.5));
   std::mt19937 rng(3);
   for (int round = 0; round < 3000; ++round) {
     const std::uint32_t slot = rng() % 6000;
