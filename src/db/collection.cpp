@@ -204,24 +204,30 @@ Status Collection::upsert(const RecordBatch& batch) {
 }
 
 Result<std::size_t> Collection::remove(std::span<const std::string_view> ids) {
-  State& s = *state_;
-  if (s.closed.load()) return closed_error(s.name);
-  std::lock_guard writer(s.write_mutex);
-  if (s.closed.load()) return closed_error(s.name);
-  Generation& g = *s.current;
+  return state_->remove_chosen([ids](Generation& g) {
+    std::vector<std::uint32_t> slots;
+    for (const std::string_view id : ids) {
+      if (const std::optional<std::uint32_t> slot = g.ids.erase(id)) slots.push_back(*slot);
+    }
+    return slots;
+  });
+}
+
+Result<std::size_t> Collection::State::remove_chosen(
+    const std::function<std::vector<std::uint32_t>(Generation&)>& choose) {
+  if (closed.load()) return closed_error(name);
+  std::lock_guard writer(write_mutex);
+  if (closed.load()) return closed_error(name);
+  Generation& g = *current;
   std::vector<std::uint32_t> removed;
   {
-    std::unique_lock lock(s.records_mutex);
-    for (const std::string_view id : ids) {
-      if (const std::optional<std::uint32_t> slot = g.ids.erase(id)) {
-        g.retire(*slot);
-        removed.push_back(*slot);
-      }
-    }
-    s.live.store(g.index->live_size());
+    std::unique_lock lock(records_mutex);
+    removed = choose(g);
+    for (const std::uint32_t slot : removed) g.retire(slot);
+    live.store(g.index->live_size());
   }
-  g.index->repair(removed, *s.pool);
-  s.compact_if_mostly_deleted();
+  g.index->repair(removed, *pool);
+  compact_if_mostly_deleted();
   return removed.size();
 }
 

@@ -70,26 +70,13 @@ Result<std::vector<Record>> Collection::find(const FilterExpr& filter, std::size
 }
 
 Result<std::size_t> Collection::remove_where(const FilterExpr& filter) {
-  State& s = *state_;
-  if (s.closed.load()) return closed_error(s.name);
-  std::lock_guard writer(s.write_mutex);
-  if (s.closed.load()) return closed_error(s.name);
-  Generation& g = *s.current;
-  std::vector<std::uint32_t> removed;
-  {
-    std::unique_lock lock(s.records_mutex);
+  return state_->remove_chosen([&filter](Generation& g) {
     const PayloadIndex::Superset superset = g.payload.superset(filter);
-    removed = matching_slots(g, filter, superset.slots, superset.exact, superset.slots.size());
-    for (const std::uint32_t slot : removed) {
-      const std::string id(g.ids.id(slot));
-      g.ids.erase(id);
-      g.retire(slot);
-    }
-    s.live.store(g.index->live_size());
-  }
-  g.index->repair(removed, *s.pool);
-  s.compact_if_mostly_deleted();
-  return removed.size();
+    std::vector<std::uint32_t> slots =
+        matching_slots(g, filter, superset.slots, superset.exact, superset.slots.size());
+    for (const std::uint32_t slot : slots) g.ids.erase(std::string(g.ids.id(slot)));
+    return slots;
+  });
 }
 
 }  // namespace omendb

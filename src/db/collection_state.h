@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -37,6 +38,10 @@ struct Collection::State {
   Status check_new_ids(std::span<const std::string_view> new_ids, bool replace) const;
   Status write(const RecordBatch& batch, bool replace);
   std::size_t compact();
+  // Deletes the slots `choose` returns; it runs under the writer and records locks and erases
+  // their ids. Then relinks the graph around them and compacts if a quarter is deleted.
+  Result<std::size_t> remove_chosen(
+      const std::function<std::vector<std::uint32_t>(Generation&)>& choose);
   // The k nearest matches of options.filter by `plan`. Caller holds records_mutex shared.
   void filtered_search(const Generation& g, std::span<const float> query,
                        const SearchOptions& options, const FilterPlan& plan,

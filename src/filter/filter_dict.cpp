@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "filter/evaluate.h"
+#include "util/text.h"
 
 namespace omendb {
 namespace {
@@ -39,15 +40,6 @@ std::optional<FilterOp> field_operator(std::string_view name) {
 }
 
 Status filter_error(std::string message) { return {StatusCode::kFilterError, std::move(message)}; }
-
-// `text` in single quotes, cut to 40 bytes, for messages.
-std::string quoted(std::string_view text) {
-  constexpr std::size_t kShown = 40;
-  std::string out = "'";
-  out.append(text.substr(0, kShown));
-  out.append(text.size() > kShown ? "...'" : "'");
-  return out;
-}
 
 const char* kind_name(const DictNode& node) {
   constexpr std::array<const char*, 7> kNames = {"null",   "bool", "int",   "float",

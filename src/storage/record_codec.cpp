@@ -9,6 +9,7 @@
 #include <variant>
 
 #include "omendb/collection.h"
+#include "util/text.h"
 
 namespace omendb::storage {
 namespace {
@@ -22,15 +23,6 @@ constexpr std::size_t kMinFieldBytes = 4 + 1 + 1;  // key length, one key byte, 
 constexpr std::size_t kMinStringBytes = 4;         // length
 
 std::uint8_t tag(ValueTag value_tag) { return static_cast<std::uint8_t>(value_tag); }
-
-// `text` in quotes, cut to 40 bytes, for messages.
-std::string quoted(std::string_view text) {
-  constexpr std::size_t kShown = 40;
-  std::string out = "'";
-  out.append(text.substr(0, kShown));
-  out.append(text.size() > kShown ? "...'" : "'");
-  return out;
-}
 
 Status corrupt(std::string_view context, std::size_t offset, const std::string& what) {
   return {StatusCode::kCorruption,
