@@ -29,22 +29,24 @@ class CollectionTest : public ::testing::Test {
     docs = created.value();
   }
 
-  Status add(std::vector<std::string_view> ids, std::vector<float> vectors,
-             std::vector<Metadata> metadata = {}) {
+  // docs->add or docs->upsert of one batch built from the arguments.
+  Status write(Status (Collection::*call)(const RecordBatch&), std::vector<std::string_view> ids,
+               std::vector<float> vectors, std::vector<Metadata> metadata) {
     RecordBatch batch;
     batch.ids = ids;
     batch.vectors = vectors;
     batch.metadata = metadata;
-    return docs->add(batch);
+    return (*docs.*call)(batch);
+  }
+
+  Status add(std::vector<std::string_view> ids, std::vector<float> vectors,
+             std::vector<Metadata> metadata = {}) {
+    return write(&Collection::add, std::move(ids), std::move(vectors), std::move(metadata));
   }
 
   Status upsert_records(std::vector<std::string_view> ids, std::vector<float> vectors,
                         std::vector<Metadata> metadata = {}) {
-    RecordBatch batch;
-    batch.ids = ids;
-    batch.vectors = vectors;
-    batch.metadata = metadata;
-    return docs->upsert(batch);
+    return write(&Collection::upsert, std::move(ids), std::move(vectors), std::move(metadata));
   }
 
   std::vector<std::string> nearest_ids(std::vector<float> query, std::size_t k) {
