@@ -40,6 +40,27 @@ std::vector<std::uint32_t> delete_random_thirty_percent(HnswIndex& index, std::s
   return order;
 }
 
+// recall@10 at ef=64 of the 100 query rows after the first n rows, against exact search; checks
+// that every query gets 10 hits and that no slot in `gone` comes back from either search.
+double recall_at_ef64(const HnswIndex& index, const std::vector<float>& rows, std::size_t n,
+                      const std::unordered_set<std::uint32_t>& gone) {
+  std::size_t found = 0;
+  std::vector<Neighbor> hits, truth;
+  for (std::size_t q = 0; q < 100; ++q) {
+    const std::span<const float> query(rows.data() + (n + q) * kDim, kDim);
+    index.search(query, 10, 64, /*exact=*/true, truth);
+    index.search(query, 10, 64, /*exact=*/false, hits);
+    EXPECT_EQ(hits.size(), 10u);
+    for (const Neighbor& t : truth) EXPECT_FALSE(gone.count(t.slot));
+    for (const Neighbor& hit : hits) {
+      EXPECT_FALSE(gone.count(hit.slot)) << "deleted slot " << hit.slot << " returned";
+      found += std::count_if(truth.begin(), truth.end(),
+                             [&](const Neighbor& t) { return t.slot == hit.slot; });
+    }
+  }
+  return static_cast<double>(found) / 1000.0;
+}
+
 TEST(HnswDelete, DeletedSlotsAreNeverReturnedAndRecallHolds) {
   ThreadPool pool(2);
   const std::size_t n = 6000;
@@ -50,23 +71,9 @@ TEST(HnswDelete, DeletedSlotsAreNeverReturnedAndRecallHolds) {
   const std::unordered_set<std::uint32_t> gone(deleted.begin(), deleted.end());
   EXPECT_EQ(index.live_size(), n - deleted.size());
 
-  std::size_t found = 0;
-  std::vector<Neighbor> hits, truth;
-  for (std::size_t q = 0; q < 100; ++q) {
-    const std::span<const float> query(rows.data() + (n + q) * kDim, kDim);
-    index.search(query, 10, 64, /*exact=*/true, truth);
-    index.search(query, 10, 64, /*exact=*/false, hits);
-    ASSERT_EQ(hits.size(), 10u);
-    for (const Neighbor& hit : hits) {
-      ASSERT_FALSE(gone.count(hit.slot)) << "deleted slot " << hit.slot << " returned";
-      found += std::count_if(truth.begin(), truth.end(),
-                             [&](const Neighbor& t) { return t.slot == hit.slot; });
-    }
-    for (const Neighbor& t : truth) ASSERT_FALSE(gone.count(t.slot));
-  }
-  std::cout << "recall@10 at ef=64 after deleting 30%: " << static_cast<double>(found) / 1000.0
-            << "\n";
-  EXPECT_GE(static_cast<double>(found) / 1000.0, 0.95);
+  const double recall = recall_at_ef64(index, rows, n, gone);
+  std::cout << "recall@10 at ef=64 after deleting 30%: " << recall << "\n";
+  EXPECT_GE(recall, 0.95);
 }
 
 // After repair no live node links to a deleted one on any level it was repaired on, and new
@@ -142,20 +149,9 @@ TEST(HnswDelete, CompactedCopyHoldsOnlyLiveSlotsAndKeepsRecall) {
       for (std::uint32_t i = 0; i < count; ++i) ASSERT_LT(links[i], fresh.size());
     }
   }
-  std::size_t found = 0;
-  std::vector<Neighbor> hits, truth;
-  for (std::size_t q = 0; q < 100; ++q) {
-    const std::span<const float> query(rows.data() + (n + q) * kDim, kDim);
-    fresh.search(query, 10, 64, /*exact=*/true, truth);
-    fresh.search(query, 10, 64, /*exact=*/false, hits);
-    for (const Neighbor& hit : hits) {
-      found += std::count_if(truth.begin(), truth.end(),
-                             [&](const Neighbor& t) { return t.slot == hit.slot; });
-    }
-  }
-  std::cout << "recall@10 at ef=64 after deleting 30% and compacting: "
-            << static_cast<double>(found) / 1000.0 << "\n";
-  EXPECT_GE(static_cast<double>(found) / 1000.0, 0.95);
+  const double recall = recall_at_ef64(fresh, rows, n, {});
+  std::cout << "recall@10 at ef=64 after deleting 30% and compacting: " << recall << "\n";
+  EXPECT_GE(recall, 0.95);
 }
 
 }  // namespace
