@@ -118,6 +118,7 @@ class Collection {
   void close();
 
  private:
+  friend struct CollectionAccess;  // the database's way in: opening, replay, checkpoints
   struct State;
   std::unique_ptr<State> state_;
 };

@@ -57,9 +57,32 @@ struct SearchOptions {
   std::size_t effective_ef() const noexcept;
 };
 
+namespace storage {
+class Env;  // the file system a database uses (src/storage/env.h)
+}
+
+// When a write returns, relative to the disk (docs/format.md, "Sync modes").
+enum class SyncMode {
+  kFull,    // after its log record is on disk (fdatasync): survives a power failure
+  kNormal,  // after its log record is in the OS's cache: survives a crash of the process; the log
+            // is synced at checkpoints and on close
+  kOff,     // as kNormal, but the log is never synced (checkpoints still are)
+};
+
+// "full", "normal" or "off".
+std::string_view sync_mode_name(SyncMode mode) noexcept;
+// The sync mode named `name`, or nothing when the name is unknown.
+std::optional<SyncMode> parse_sync_mode(std::string_view name) noexcept;
+
 // Settings of an open database.
 struct DatabaseOptions {
   std::size_t threads = 0;  // threads for batch inserts and batch searches; 0 = all cores
+  bool read_only = false;   // on disk only: open without the write lock; writes fail (kReadOnly)
+  SyncMode sync = SyncMode::kFull;
+  // A checkpoint runs by itself once the write-ahead log holds this many bytes: a larger log
+  // means fewer snapshot writes but a longer replay after a crash.
+  std::uint64_t checkpoint_log_bytes = std::uint64_t{64} << 20;
+  storage::Env* env = nullptr;  // the file system; null = the real one (tests inject failures)
 };
 
 }  // namespace omendb

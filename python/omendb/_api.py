@@ -24,14 +24,41 @@ Filter = Optional[Union[dict, str]]
 _MAX_LIMIT = 2**63 - 1
 
 
-def open(path: str | os.PathLike = IN_MEMORY, *, threads: Optional[int] = None) -> "Database":  # noqa: A001
-    """Open a database. ``":memory:"`` keeps everything in RAM.
+def open(  # noqa: A001
+    path: str | os.PathLike = IN_MEMORY,
+    *,
+    read_only: bool = False,
+    sync: str = "full",
+    threads: Optional[int] = None,
+    checkpoint_log_bytes: int = 64 << 20,
+) -> "Database":
+    """Open a database: ``":memory:"`` keeps everything in RAM; any other path is a folder.
 
-    ``threads`` caps the threads used by batch inserts and batch searches (default: all cores).
-    On-disk paths raise ``omendb.NotSupportedError`` in this build.
+    A missing folder is created (with its parents). One handle at a time may write a folder: a
+    second one, in this process or another, raises ``LockedError``. ``read_only=True`` opens an
+    existing database without the lock; it sees what the writer committed up to ``open()`` or the
+    last ``refresh()``, and writes raise ``ReadOnlyError``.
+
+    sync: when a write returns. ``"full"`` (default): its log record is on disk (survives a power
+    failure). ``"normal"``: it is in the OS's cache (survives a crash of this process; the log is
+    synced at checkpoints and on close). ``"off"``: as normal, but the log is never synced.
+    threads: caps the threads of batch inserts and batch searches (default: all cores).
+    checkpoint_log_bytes: a checkpoint runs by itself once the log holds this many bytes.
     """
     threads = 0 if threads is None else _positive_int(threads, "threads")
-    return Database(_core.Database.open(os.fspath(path), threads), os.fspath(path))
+    if not isinstance(read_only, bool):
+        raise InvalidArgumentError(f"read_only must be a bool, got {type(read_only).__name__}")
+    if not isinstance(sync, str):
+        raise InvalidArgumentError(f"sync must be a str, got {type(sync).__name__}")
+    path = os.fspath(path)
+    if not isinstance(path, str):
+        raise InvalidArgumentError(f"path must be a str or a str path, got {type(path).__name__}")
+    if "\0" in path:
+        raise InvalidArgumentError("path must not contain a NUL character")
+    engine = _core.Database.open(
+        path, threads, read_only, sync, _positive_int(checkpoint_log_bytes, "checkpoint_log_bytes")
+    )
+    return Database(engine, path)
 
 
 class Database:
@@ -98,9 +125,28 @@ class Database:
         _check_name(name)
         self._engine.drop_collection(name)
 
+    def checkpoint(self) -> None:
+        """Write the collections changed since the last checkpoint to snapshot files and start
+        an empty log, so the next open replays nothing. Runs by itself as the log grows and on
+        ``close()``; writes wait meanwhile, searches go on. A no-op in memory."""
+        self._check_open()
+        self._engine.checkpoint()
+
+    def refresh(self) -> None:
+        """Read-only handles: catch up with what the writer has committed since. Collection
+        handles stay valid and see the new records. A no-op for the writer and in memory."""
+        self._check_open()
+        self._engine.refresh()
+
     def close(self) -> None:
-        """Close the database. Idempotent; later calls raise ``ClosedError``."""
+        """Checkpoint (if anything changed), close and release the lock. Idempotent; later calls
+        raise ``ClosedError``. Raises if the final checkpoint fails (the log still holds every
+        acknowledged write, so nothing is lost)."""
         self._engine.close()
+
+    @property
+    def read_only(self) -> bool:
+        return self._engine.read_only
 
     @property
     def closed(self) -> bool:

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cassert>
 
 namespace omendb {
 namespace {
@@ -48,12 +49,19 @@ std::optional<std::uint32_t> IdMap::find(std::string_view id) const noexcept {
 }
 
 std::uint32_t IdMap::insert(std::string_view id) {
+  const std::optional<std::uint32_t> slot = insert_new(id);
+  assert(slot.has_value() && "IdMap::insert of an id that is present");
+  return *slot;
+}
+
+std::optional<std::uint32_t> IdMap::insert_new(std::string_view id) {
   // Keep the load at or below 0.7 so probe sequences stay short.
   if ((live_ + 1) * 10 > table_.size() * 7) grow_table(table_.size() * 2);
   const std::uint64_t h = hash(id);
   const auto slot = static_cast<std::uint32_t>(size());
   // Probe before appending: `id` may view bytes_, which the append can reallocate.
   const std::size_t entry = probe(id, h);
+  if (table_[entry] != 0) return std::nullopt;
   // Grow both buffers before changing either, so a failed allocation leaves the map unchanged.
   if (offsets_.size() == offsets_.capacity()) offsets_.reserve(offsets_.capacity() * 2);
   if (bytes_.size() + id.size() > bytes_.capacity()) {

@@ -29,6 +29,10 @@ class IdMap {
   // Gives `id` the next slot and returns it. Precondition: !find(id). Cost: O(1) amortised.
   std::uint32_t insert(std::string_view id);
 
+  // Gives `id` the next slot and returns it, unless `id` is present already: then returns nothing
+  // and changes nothing. Cost: as insert() (one probe, where find() then insert() take two).
+  std::optional<std::uint32_t> insert_new(std::string_view id);
+
   // Removes `id` from the id -> slot direction; its slot keeps its id for id(slot), and the id may
   // be inserted again (getting a new slot). Returns the slot it had, or nothing if absent. Cost:
   // O(1) expected (backward-shift deletion: no tombstones in the table).

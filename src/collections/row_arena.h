@@ -2,12 +2,14 @@
 // valid for the arena's lifetime and readers may use rows while a writer grows the arena.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <new>
 
@@ -56,11 +58,8 @@ class RowArena {
 
   // Row `i`. Precondition: i < capacity(). Cost: a few integer instructions, no branch.
   std::byte* row(std::size_t i) noexcept {
-    const std::size_t biased =
-        (i >> first_chunk_shift_) + 1;  // chunk c covers biased in [2^c, 2^(c+1))
-    const std::size_t chunk = std::bit_width(biased) - 1;
-    const std::size_t first_row = ((std::size_t{1} << chunk) - 1) << first_chunk_shift_;
-    return chunks_[chunk] + (i - first_row) * stride_;
+    const std::size_t chunk = chunk_of(i);
+    return chunks_[chunk] + (i - first_row_of(chunk)) * stride_;
   }
   const std::byte* row(std::size_t i) const noexcept { return const_cast<RowArena*>(this)->row(i); }
 
@@ -77,7 +76,39 @@ class RowArena {
   // Bytes allocated for rows (capacity * stride).
   std::size_t allocated_bytes() const noexcept { return capacity_ * stride_; }
 
+  // Copies `count` rows of row_bytes() bytes each, packed back to back at `packed` (any
+  // alignment), to rows [first, first + count); row padding is left as it is. For restoring saved
+  // rows in bulk. Precondition: first + count <= capacity(), and no other thread uses those rows.
+  // Cost: one memcpy per chunk when rows have no padding, else one per row.
+  void copy_in(std::size_t first, const std::byte* packed, std::size_t count) noexcept {
+    while (count > 0) {
+      const std::size_t chunk = chunk_of(first);
+      const std::size_t chunk_end = first_row_of(chunk + 1);
+      const std::size_t run = std::min(chunk_end - first, count);
+      std::byte* out = row(first);
+      if (stride_ == row_bytes_) {
+        std::memcpy(out, packed, run * row_bytes_);
+      } else {
+        for (std::size_t r = 0; r < run; ++r) {
+          std::memcpy(out + r * stride_, packed + r * row_bytes_, row_bytes_);
+        }
+      }
+      packed += run * row_bytes_;
+      first += run;
+      count -= run;
+    }
+  }
+
  private:
+  // The chunk holding row `i`: chunk c covers (i >> first_chunk_shift_) + 1 in [2^c, 2^(c+1)).
+  std::size_t chunk_of(std::size_t i) const noexcept {
+    return static_cast<std::size_t>(std::bit_width((i >> first_chunk_shift_) + 1)) - 1;
+  }
+  // The first row of chunk `chunk`.
+  std::size_t first_row_of(std::size_t chunk) const noexcept {
+    return ((std::size_t{1} << chunk) - 1) << first_chunk_shift_;
+  }
+
   struct FreeDeleter {
     void operator()(void* p) const noexcept { std::free(p); }
   };

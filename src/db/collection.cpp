@@ -3,6 +3,7 @@
 // shared lock that a writer holds only while appending ids.
 #include "omendb/collection.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -116,8 +117,22 @@ Status Collection::State::check_new_ids(std::span<const std::string_view> new_id
   return Status::ok();
 }
 
-Status Collection::State::write(const RecordBatch& batch, bool replace) {
+Status Collection::State::check_writable(Origin origin) const {
   if (closed.load()) return closed_error(name);
+  if (origin == Origin::kUser && read_only) {
+    return {StatusCode::kReadOnly,
+            "collection '" + name + "' is read-only (its database was opened read-only)"};
+  }
+  return Status::ok();
+}
+
+Status Collection::State::log(const storage::WriteBatch& batch, Origin origin) {
+  if (origin == Origin::kLog || journal == nullptr) return Status::ok();
+  return journal->log_write(name, batch);
+}
+
+Status Collection::State::write(const RecordBatch& batch, bool replace, Origin origin) {
+  if (Status status = check_writable(origin); !status.is_ok()) return status;
   if (Status status = check_batch(batch); !status.is_ok()) return status;
   std::vector<Metadata> new_metadata(batch.metadata.begin(), batch.metadata.end());
   for (std::size_t i = 0; i < new_metadata.size(); ++i) {
@@ -126,9 +141,17 @@ Status Collection::State::write(const RecordBatch& batch, bool replace) {
     }
   }
 
-  std::lock_guard writer(write_mutex);
-  if (closed.load()) return closed_error(name);
+  std::unique_lock writer(write_mutex);
+  if (Status status = check_writable(origin); !status.is_ok()) return status;
   if (Status status = check_new_ids(batch.ids, replace); !status.is_ok()) return status;
+  const storage::WriteBatch logged{
+      .kind = replace ? storage::WriteKind::kUpsert : storage::WriteKind::kAdd,
+      .dim = static_cast<std::uint32_t>(options.dim),
+      .ids = batch.ids,
+      .vectors = batch.vectors,
+      .metadata = new_metadata,
+  };
+  if (Status status = log(logged, origin); !status.is_ok()) return status;
 
   Generation& g = *current;
   HnswIndex& index = *g.index;
@@ -160,9 +183,12 @@ Status Collection::State::write(const RecordBatch& batch, bool replace) {
     index.publish(first + n);
     live.store(index.live_size());
   }
+  ++changes;
   index.link(static_cast<std::uint32_t>(first), n, *pool);
   index.repair(replaced, *pool);
   compact_if_mostly_deleted();
+  writer.unlock();
+  if (origin == Origin::kUser && on_logged) on_logged();
   return Status::ok();
 }
 
@@ -186,6 +212,7 @@ std::size_t Collection::State::compact() {
   }
   std::unique_lock lock(records_mutex);
   current = std::move(fresh);
+  ++changes;
   return reclaimed;
 }
 
@@ -197,45 +224,73 @@ void Collection::State::compact_if_mostly_deleted() {
   if (index.size() >= 1024 && deleted * 4 >= index.size()) compact();
 }
 
-Status Collection::add(const RecordBatch& batch) { return state_->write(batch, /*replace=*/false); }
+Status Collection::add(const RecordBatch& batch) {
+  return state_->write(batch, /*replace=*/false, State::Origin::kUser);
+}
 
 Status Collection::upsert(const RecordBatch& batch) {
-  return state_->write(batch, /*replace=*/true);
+  return state_->write(batch, /*replace=*/true, State::Origin::kUser);
 }
 
 Result<std::size_t> Collection::remove(std::span<const std::string_view> ids) {
-  return state_->remove_chosen([ids](Generation& g) {
-    std::vector<std::uint32_t> slots;
-    for (const std::string_view id : ids) {
-      if (const std::optional<std::uint32_t> slot = g.ids.erase(id)) slots.push_back(*slot);
-    }
-    return slots;
-  });
+  return state_->remove_ids(ids, State::Origin::kUser);
+}
+
+Result<std::size_t> Collection::State::remove_ids(std::span<const std::string_view> ids,
+                                                  Origin origin) {
+  return remove_chosen(
+      [ids](const Generation& g) {
+        std::vector<std::uint32_t> slots;
+        for (const std::string_view id : ids) {
+          if (const std::optional<std::uint32_t> slot = g.ids.find(id)) slots.push_back(*slot);
+        }
+        std::sort(slots.begin(), slots.end());
+        slots.erase(std::unique(slots.begin(), slots.end()), slots.end());
+        return slots;
+      },
+      origin);
 }
 
 Result<std::size_t> Collection::State::remove_chosen(
-    const std::function<std::vector<std::uint32_t>(Generation&)>& choose) {
-  if (closed.load()) return closed_error(name);
-  std::lock_guard writer(write_mutex);
-  if (closed.load()) return closed_error(name);
+    const std::function<std::vector<std::uint32_t>(const Generation&)>& choose, Origin origin) {
+  if (Status status = check_writable(origin); !status.is_ok()) return status;
+  std::unique_lock writer(write_mutex);
+  if (Status status = check_writable(origin); !status.is_ok()) return status;
   Generation& g = *current;
   std::vector<std::uint32_t> removed;
   {
-    std::unique_lock lock(records_mutex);
+    std::shared_lock lock(records_mutex);
     removed = choose(g);
-    for (const std::uint32_t slot : removed) g.retire(slot);
+  }
+  if (removed.empty()) return std::size_t{0};
+  // Views into the id map stay valid: only this writer changes it, and erase() keeps the bytes.
+  std::vector<std::string_view> removed_ids;
+  removed_ids.reserve(removed.size());
+  for (const std::uint32_t slot : removed) removed_ids.push_back(g.ids.id(slot));
+  const storage::WriteBatch logged{
+      .kind = storage::WriteKind::kDelete, .dim = 0, .ids = removed_ids, .vectors = {}, .metadata = {}};
+  if (Status status = log(logged, origin); !status.is_ok()) return status;
+  {
+    std::unique_lock lock(records_mutex);
+    for (const std::uint32_t slot : removed) {
+      g.ids.erase(g.ids.id(slot));
+      g.retire(slot);
+    }
     live.store(g.index->live_size());
   }
+  ++changes;
   g.index->repair(removed, *pool);
   compact_if_mostly_deleted();
+  writer.unlock();
+  if (origin == Origin::kUser && on_logged) on_logged();
   return removed.size();
 }
 
 Result<std::size_t> Collection::compact() {
   State& s = *state_;
-  if (s.closed.load()) return closed_error(s.name);
+  if (Status status = s.check_writable(State::Origin::kUser); !status.is_ok()) return status;
   std::lock_guard writer(s.write_mutex);
-  if (s.closed.load()) return closed_error(s.name);
+  if (Status status = s.check_writable(State::Origin::kUser); !status.is_ok()) return status;
   return s.compact();
 }
 
@@ -272,7 +327,8 @@ Result<std::vector<Hit>> Collection::search(std::span<const float> query,
   if (options.filter != nullptr) {
     std::shared_lock lock(s.records_mutex);
     const FilterPlan plan =
-        plan_filtered_search(g->payload, *options.filter, options.k, options.effective_ef());
+        plan_filtered_search(g->payload, *options.filter, options.k, options.effective_ef(),
+                             g->index->size());
     s.filtered_search(*g, query, options, plan, neighbors);
     return State::to_hits(*g, neighbors);
   }
@@ -307,7 +363,8 @@ Result<BatchHits> Collection::search_batch(std::span<const float> queries,
   if (options.filter != nullptr) {
     filter_lock.lock();
     const FilterPlan plan =
-        plan_filtered_search(g->payload, *options.filter, options.k, options.effective_ef());
+        plan_filtered_search(g->payload, *options.filter, options.k, options.effective_ef(),
+                             g->index->size());
     neighbors.resize(count);
     s.pool->parallel_for(count, 4, [&](std::size_t, std::size_t q) {
       s.filtered_search(*g, queries.subspan(q * s.options.dim, s.options.dim), options, plan,

@@ -29,7 +29,8 @@ void Collection::State::filtered_search(const Generation& g, std::span<const flo
   const FilterExpr& filter = *options.filter;
   if (!plan.scan && !options.exact) {
     const HnswIndex::SlotFilter accepts = [&](std::uint32_t slot) {
-      return plan.candidates.contains(slot) && (plan.exact || matches(filter, g.metadata_of(slot)));
+      return plan.walk_candidates.contains(slot) &&
+             (plan.exact || matches(filter, g.metadata_of(slot)));
     };
     g.index->search_filtered(query, options.k, plan.ef, accepts, out);
     // The walk can miss matches it had no path to; then the scan below finds k whenever k match.
@@ -70,13 +71,12 @@ Result<std::vector<Record>> Collection::find(const FilterExpr& filter, std::size
 }
 
 Result<std::size_t> Collection::remove_where(const FilterExpr& filter) {
-  return state_->remove_chosen([&filter](Generation& g) {
-    const PayloadIndex::Superset superset = g.payload.superset(filter);
-    std::vector<std::uint32_t> slots =
-        matching_slots(g, filter, superset.slots, superset.exact, superset.slots.size());
-    for (const std::uint32_t slot : slots) g.ids.erase(std::string(g.ids.id(slot)));
-    return slots;
-  });
+  return state_->remove_chosen(
+      [&filter](const Generation& g) {
+        const PayloadIndex::Superset superset = g.payload.superset(filter);
+        return matching_slots(g, filter, superset.slots, superset.exact, superset.slots.size());
+      },
+      State::Origin::kUser);
 }
 
 }  // namespace omendb

@@ -1,8 +1,7 @@
 #include "omendb/database.h"
 
-#include <map>
-
-#include "util/thread_pool.h"
+#include "db/collection_state.h"
+#include "db/database_state.h"
 
 namespace omendb {
 namespace {
@@ -36,43 +35,41 @@ Status validate_collection_name(std::string_view name) {
   return Status::ok();
 }
 
-struct Database::State {
-  std::string path;
-  DatabaseOptions options;
-  std::shared_ptr<ThreadPool> pool;
-  mutable std::mutex mutex;  // guards the fields below
-  std::map<std::string, std::shared_ptr<Collection>, std::less<>> collections;
-  bool closed = false;
-
-  Status closed_error() const { return {StatusCode::kClosed, "database '" + path + "' is closed"}; }
-};
-
-Database::Database(std::string path, const DatabaseOptions& options)
-    : state_(std::make_unique<State>()) {
-  state_->path = std::move(path);
-  state_->options = options;
-  state_->pool = std::make_shared<ThreadPool>(options.threads);
+std::shared_ptr<Collection> Database::State::new_collection(const std::string& name,
+                                                           const CollectionOptions& options) {
+  auto collection = std::make_shared<Collection>(name, options, pool);
+  attach(*collection);
+  return collection;
 }
 
-Database::~Database() { close(); }
+Database::Database(std::shared_ptr<State> state) : state_(std::move(state)) {}
+
+Database::~Database() { (void)close(); }
 
 Result<std::unique_ptr<Database>> Database::open(std::string_view path,
                                                  const DatabaseOptions& options) {
-  if (path != kInMemoryPath) {
-    return Status(
-        StatusCode::kNotSupported,
-        "on-disk databases are not available in this build yet; open \":memory:\" (got '" +
-            std::string(path) + "')");
+  if (path.empty()) return Status::invalid_argument("database path must not be empty");
+  auto state = std::make_shared<State>(std::string(path), options);
+  if (path == kInMemoryPath) {
+    if (options.read_only) {
+      return Status::invalid_argument("read_only needs an on-disk database, not \":memory:\"");
+    }
+  } else if (Status status = state->open_folder(); !status.is_ok()) {
+    return status;
   }
-  return std::unique_ptr<Database>(new Database(std::string(path), options));
+  return std::unique_ptr<Database>(new Database(std::move(state)));
 }
+
+const std::string& Database::path() const noexcept { return state_->path; }
+bool Database::read_only() const noexcept { return state_->options.read_only; }
 
 Result<std::shared_ptr<Collection>> Database::create_collection(std::string_view name,
                                                                 const CollectionOptions& options) {
   if (Status status = validate_collection_name(name); !status.is_ok()) return status;
-  std::lock_guard lock(state_->mutex);
-  if (state_->closed) return state_->closed_error();
-  if (auto found = state_->collections.find(name); found != state_->collections.end()) {
+  State& s = *state_;
+  std::lock_guard lock(s.mutex);
+  if (s.closed) return s.closed_error();
+  if (auto found = s.collections.find(name); found != s.collections.end()) {
     const CollectionOptions& stored = found->second->options();
     if (stored.dim != options.dim || stored.metric != options.metric) {
       return Status::invalid_argument("collection '" + std::string(name) +
@@ -83,9 +80,12 @@ Result<std::shared_ptr<Collection>> Database::create_collection(std::string_view
     }
     return found->second;
   }
+  if (s.options.read_only) return s.read_only_error();
   if (Status status = options.validate(); !status.is_ok()) return status;
-  auto collection = std::make_shared<Collection>(std::string(name), options, state_->pool);
-  state_->collections.emplace(std::string(name), collection);
+  const std::string key(name);
+  if (Status status = s.log_create(key, options); !status.is_ok()) return status;
+  std::shared_ptr<Collection> collection = s.new_collection(key, options);
+  s.collections.emplace(key, collection);
   return collection;
 }
 
@@ -108,29 +108,43 @@ Result<std::vector<std::string>> Database::collection_names() const {
 }
 
 Status Database::drop_collection(std::string_view name) {
-  std::shared_ptr<Collection> dropped;
-  {
-    std::lock_guard lock(state_->mutex);
-    if (state_->closed) return state_->closed_error();
-    auto found = state_->collections.find(name);
-    if (found == state_->collections.end()) {
-      return {StatusCode::kNotFound, "no collection named '" + std::string(name) + "'"};
-    }
-    dropped = std::move(found->second);
-    state_->collections.erase(found);
+  State& s = *state_;
+  std::lock_guard lock(s.mutex);
+  if (s.closed) return s.closed_error();
+  auto found = s.collections.find(name);
+  if (found == s.collections.end()) {
+    return {StatusCode::kNotFound, "no collection named '" + std::string(name) + "'"};
   }
-  dropped->close();
+  if (s.options.read_only) return s.read_only_error();
+  if (Status status = s.drop_durably(found->first, *found->second); !status.is_ok()) return status;
+  found->second->close();
+  s.collections.erase(found);
   return Status::ok();
 }
 
-void Database::close() {
-  std::map<std::string, std::shared_ptr<Collection>, std::less<>> collections;
-  {
-    std::lock_guard lock(state_->mutex);
-    state_->closed = true;
-    collections.swap(state_->collections);
-  }
-  for (auto& [name, collection] : collections) collection->close();
+Status Database::checkpoint() {
+  std::lock_guard lock(state_->mutex);
+  if (state_->closed) return state_->closed_error();
+  if (state_->options.read_only) return state_->read_only_error();
+  return state_->checkpoint_locked(/*only_if_log_full=*/false);
+}
+
+Status Database::refresh() {
+  std::lock_guard lock(state_->mutex);
+  if (state_->closed) return state_->closed_error();
+  return state_->refresh_locked();
+}
+
+Status Database::close() {
+  State& s = *state_;
+  std::lock_guard lock(s.mutex);
+  if (s.closed) return Status::ok();
+  Status status = s.checkpoint_locked(/*only_if_log_full=*/false);
+  for (auto& [name, collection] : s.collections) collection->close();
+  s.collections.clear();
+  if (Status closing = s.close_folder(); status.is_ok()) status = closing;
+  s.closed = true;
+  return status;
 }
 
 bool Database::closed() const {

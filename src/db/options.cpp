@@ -24,6 +24,25 @@ std::optional<Metric> parse_metric(std::string_view name) noexcept {
   return std::nullopt;
 }
 
+std::string_view sync_mode_name(SyncMode mode) noexcept {
+  switch (mode) {
+    case SyncMode::kFull:
+      return "full";
+    case SyncMode::kNormal:
+      return "normal";
+    case SyncMode::kOff:
+      return "off";
+  }
+  return "unknown";
+}
+
+std::optional<SyncMode> parse_sync_mode(std::string_view name) noexcept {
+  for (SyncMode mode : {SyncMode::kFull, SyncMode::kNormal, SyncMode::kOff}) {
+    if (sync_mode_name(mode) == name) return mode;
+  }
+  return std::nullopt;
+}
+
 Status CollectionOptions::validate() const {
   if (dim < 1 || dim > kMaxDim) {
     return Status::invalid_argument("dim must be between 1 and " + std::to_string(kMaxDim) +

@@ -8,7 +8,7 @@
 namespace omendb {
 
 FilterPlan plan_filtered_search(const PayloadIndex& index, const FilterExpr& filter, std::size_t k,
-                                std::size_t ef) {
+                                std::size_t ef, std::size_t slots) {
   FilterPlan plan;
   PayloadIndex::Superset superset = index.superset(filter);
   plan.candidates = std::move(superset.slots);
@@ -19,6 +19,12 @@ FilterPlan plan_filtered_search(const PayloadIndex& index, const FilterExpr& fil
   const double widened =
       static_cast<double>(std::max(ef, k)) / std::sqrt(std::max(share, kScanShare));
   plan.ef = std::min<std::size_t>(static_cast<std::size_t>(widened), SearchOptions::kMaxEf);
+  if (!plan.scan) {
+    plan.walk_candidates = DenseBitset(slots);
+    for (const std::uint32_t slot : plan.candidates) {
+      if (slot < slots) plan.walk_candidates.insert(slot);
+    }
+  }
   return plan;
 }
 

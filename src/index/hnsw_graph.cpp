@@ -3,12 +3,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cassert>
+#include <cstring>
 
 namespace omendb {
 namespace {
-
-// Words of one upper-level list: count, then m ids.
-std::size_t upper_list_words(std::uint32_t m) noexcept { return 1 + std::size_t{m}; }
 
 std::uint32_t load_acquire(const std::uint32_t& word) noexcept {
   return std::atomic_ref<std::uint32_t>(const_cast<std::uint32_t&>(word))
@@ -23,7 +21,7 @@ std::uint32_t load_relaxed(const std::uint32_t& word) noexcept {
 
 HnswGraph::HnswGraph(std::uint32_t m)
     : m_(m),
-      level0_((1 + 2 * std::size_t{m}) * sizeof(std::uint32_t), alignof(std::uint32_t)),
+      level0_(level0_record_words() * sizeof(std::uint32_t), alignof(std::uint32_t)),
       upper_ptr_(sizeof(std::uint32_t*), alignof(std::uint32_t*)),
       locks_(std::make_unique<std::array<SpinLock, kLockCount>>()) {}
 
@@ -50,14 +48,28 @@ void HnswGraph::init_node(std::uint32_t node, int level) {
   assert(level >= 0 && level <= kMaxLevel);
   std::uint32_t* block = nullptr;
   if (level > 0) {
-    block = allocate_upper_block(1 + static_cast<std::size_t>(level) * upper_list_words(m_));
-    std::fill_n(block, 1 + static_cast<std::size_t>(level) * upper_list_words(m_), 0u);
+    block = allocate_upper_block(1 + static_cast<std::size_t>(level) * upper_list_words());
+    std::fill_n(block, 1 + static_cast<std::size_t>(level) * upper_list_words(), 0u);
     block[0] = static_cast<std::uint32_t>(level);
   }
   std::atomic_ref<std::uint32_t*>(*upper_ptr_.row_as<std::uint32_t*>(node))
       .store(block, std::memory_order_release);
   std::atomic_ref<std::uint32_t>(*level0_.row_as<std::uint32_t>(node))
       .store(0, std::memory_order_release);
+}
+
+void HnswGraph::restore_level0(std::span<const std::byte> records) noexcept {
+  level0_.copy_in(0, records.data(), records.size() / level0_.row_bytes());
+}
+
+void HnswGraph::restore_upper(std::uint32_t node, int level, std::span<const std::byte> lists) {
+  assert(level >= 1 && level <= kMaxLevel);
+  assert(lists.size() ==
+         static_cast<std::size_t>(level) * upper_list_words() * sizeof(std::uint32_t));
+  std::uint32_t* block = allocate_upper_block(1 + lists.size() / sizeof(std::uint32_t));
+  block[0] = static_cast<std::uint32_t>(level);
+  std::memcpy(block + 1, lists.data(), lists.size());
+  *upper_ptr_.row_as<std::uint32_t*>(node) = block;
 }
 
 std::uint32_t* HnswGraph::upper_block(std::uint32_t node) const noexcept {
@@ -73,7 +85,7 @@ int HnswGraph::level(std::uint32_t node) const noexcept {
 
 std::uint32_t* HnswGraph::list(std::uint32_t node, int level) noexcept {
   if (level == 0) return level0_.row_as<std::uint32_t>(node);
-  return upper_block(node) + 1 + static_cast<std::size_t>(level - 1) * upper_list_words(m_);
+  return upper_block(node) + 1 + static_cast<std::size_t>(level - 1) * upper_list_words();
 }
 
 const std::uint32_t* HnswGraph::list(std::uint32_t node, int level) const noexcept {

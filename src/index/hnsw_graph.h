@@ -63,6 +63,23 @@ class HnswGraph {
   // Address of node's level-0 list, for prefetching.
   const void* level0_address(std::uint32_t node) const noexcept { return level0_.row(node); }
 
+  // Words (u32) of one node's level-0 record: the count, then room for 2m ids.
+  std::size_t level0_record_words() const noexcept { return 1 + 2 * std::size_t{m_}; }
+  // Words (u32) of one upper-level list: the count, then room for m ids.
+  std::size_t upper_list_words() const noexcept { return 1 + std::size_t{m_}; }
+
+  // Restoring a saved graph (HnswIndex::restore). Both copy lists as they are: the caller has
+  // checked every count, id and level. Precondition: the nodes are below capacity(), were never
+  // initialised or linked, and no other thread uses the graph yet.
+
+  // Copies level-0 records (level0_record_words() little-endian u32 each, packed, any alignment)
+  // to nodes [0, records.size() / record bytes). Cost: one memcpy per arena chunk.
+  void restore_level0(std::span<const std::byte> records) noexcept;
+  // Gives `node` the lists of levels 1..level (1 <= level <= kMaxLevel) copied from `lists`:
+  // level * upper_list_words() little-endian u32, level 1 first, any alignment. Cost: one block
+  // from the bump pool (which may allocate a chunk) and one memcpy.
+  void restore_upper(std::uint32_t node, int level, std::span<const std::byte> lists);
+
   // Bytes allocated for lists, pointers and locks.
   std::size_t memory_bytes() const noexcept;
 

@@ -26,10 +26,22 @@
 #include "index/space.h"
 #include "index/vector_store.h"
 #include "index/workspace.h"
+#include "omendb/status.h"
 
 namespace omendb {
 
 class ThreadPool;
+
+// An index's state as HnswIndex::save_vectors() and save_graph() write it and HnswIndex::restore()
+// reads it back: views of raw little-endian bytes (a mapped file, say; no alignment needed).
+// Byte layout: docs/format.md, "Snapshots" (the bodies of the vectors and graph files).
+struct HnswImage {
+  std::size_t size = 0;                // slots
+  std::uint32_t entry_slot = 0;        // entry_point().first; 0 when the graph is empty
+  int entry_level = -1;                // entry_point().second; -1 when the graph is empty
+  std::span<const std::byte> vectors;  // size rows of dim f32 as stored (prepared), packed
+  std::span<const std::byte> graph;    // level-0 records, upper-level records, deleted flags
+};
 
 struct HnswParams {
   std::uint32_t m = 16;                   // links per node above level 0; 2m at level 0
@@ -120,7 +132,31 @@ class HnswIndex {
   // Bytes allocated for vectors and graph.
   std::size_t memory_bytes() const noexcept;
 
-  // The graph, read-only (for invariant checks and, later, persistence).
+  // --- Persistence (hnsw_persist.cpp): the state a snapshot stores, in HnswImage's layout.
+  // Receives the next piece of a saved image.
+  using ByteSink = std::function<void(std::span<const std::byte>)>;
+  // Passes the stored (prepared) rows of slots [0, size()) to `sink`, one row of dim f32 per call,
+  // in slot order. Precondition: every slot is linked and no writer runs (searches may). Cost: one
+  // pass over the vectors, no copy.
+  void save_vectors(const ByteSink& sink) const;
+  // Passes the graph of slots [0, size()) to `sink` in HnswImage::graph's layout: level-0
+  // records, then upper-level records, then the deleted flags; unused list entries are written
+  // as 0. Precondition: as save_vectors. Cost: one pass over the lists.
+  void save_graph(const ByteSink& sink) const;
+  // An index built with (metric, dim, params) holding `image`, restored by bulk copies: no
+  // distance is computed and no vector is prepared again. `image` is untrusted: sizes, list
+  // counts, neighbour ids, levels, the entry point, deleted flags and vector values are checked
+  // first, and anything an index could not have produced is kCorruption ("vectors: <what>" or
+  // "graph: <what>", naming the part at fault), so the result never reads out of bounds, whatever
+  // the bytes. It is a full index: searches answer as the saved one did, and writes (write_rows,
+  // link, mark_deleted, repair, compacted) go on from image.size. Cost: a pass over the bytes to
+  // check them, one memcpy per arena chunk, one pool block per upper-level node. Throws
+  // std::bad_alloc only.
+  static Result<std::unique_ptr<HnswIndex>> restore(Metric metric, std::size_t dim,
+                                                    const HnswParams& params,
+                                                    const HnswImage& image);
+
+  // The graph, read-only (for invariant checks and persistence).
   const HnswGraph& graph() const noexcept { return graph_; }
   // The node every graph search starts from and its level; level -1 when the graph is empty.
   std::pair<std::uint32_t, int> entry_point() const noexcept {
@@ -158,6 +194,12 @@ class HnswIndex {
 
   // --- hnsw_compact.cpp
   void unlink_deleted(ThreadPool& pool);
+
+  // --- hnsw_persist.cpp
+  // Copies a checked image's sections (split by restore) into this new, empty index's arenas.
+  void copy_in(const HnswImage& image, std::span<const std::byte> level0,
+               std::span<const std::byte> upper, std::span<const std::byte> deleted,
+               std::span<const std::uint8_t> levels);
 
   Entry load_entry() const noexcept;
   void store_entry(Entry entry) noexcept;

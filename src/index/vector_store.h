@@ -22,6 +22,13 @@ class VectorStore {
   std::size_t capacity() const noexcept { return arena_.capacity(); }
   // Makes slots [0, rows) writable. Writer only; safe while readers use existing rows.
   void reserve(std::size_t rows) { arena_.reserve(rows); }
+  // Copies `count` rows of dim floats, packed back to back at `packed` (any alignment), to slots
+  // [first, first + count) as they are (not prepared again). Precondition: first + count <=
+  // capacity(), no reader uses those slots yet. Cost: one memcpy per arena chunk (per row when
+  // rows are padded).
+  void copy_in(std::size_t first, const std::byte* packed, std::size_t count) noexcept {
+    arena_.copy_in(first, packed, count);
+  }
   // Bytes of one row including alignment padding.
   std::size_t stride() const noexcept { return arena_.stride(); }
   std::size_t allocated_bytes() const noexcept { return arena_.allocated_bytes(); }

@@ -50,6 +50,13 @@ T value_or_throw(Result<T>&& result) {
   return std::move(result).value();
 }
 
+// Runs `work` with the GIL released (other Python threads go on) and returns its result.
+template <class Work>
+auto without_gil(Work&& work) {
+  nb::gil_scoped_release release;
+  return work();
+}
+
 // add() and upsert(): converts the arguments with the GIL held, then writes without it.
 void write(Collection& collection, nb::handle ids_object, FloatMatrix vectors,
            nb::handle metadata_object, bool replace) {
@@ -283,12 +290,26 @@ NB_MODULE(_core, m) {
   nb::class_<Database>(m, "Database")
       .def_static(
           "open",
-          [](const std::string& path, std::size_t threads) {
+          [](const std::string& path, std::size_t threads, bool read_only, const std::string& sync,
+             std::uint64_t checkpoint_log_bytes) {
             DatabaseOptions options;
             options.threads = threads;
-            return value_or_throw(Database::open(path, options));
+            options.read_only = read_only;
+            const std::optional<SyncMode> mode = parse_sync_mode(sync);
+            if (!mode) {
+              throw StatusError{Status::invalid_argument(
+                  "sync must be 'full', 'normal' or 'off', got '" + sync + "'")};
+            }
+            options.sync = *mode;
+            options.checkpoint_log_bytes = checkpoint_log_bytes;
+            Result<std::unique_ptr<Database>> opened = Status::invalid_argument("unreachable");
+            {
+              nb::gil_scoped_release release;
+              opened = Database::open(path, options);
+            }
+            return value_or_throw(std::move(opened));
           },
-          "path"_a, "threads"_a)
+          "path"_a, "threads"_a, "read_only"_a, "sync"_a, "checkpoint_log_bytes"_a)
       .def(
           "create_collection",
           [](Database& db, const std::string& name, std::size_t dim, const std::string& metric,
@@ -314,6 +335,9 @@ NB_MODULE(_core, m) {
            [](const Database& db) { return value_or_throw(db.collection_names()); })
       .def("drop_collection",
            [](Database& db, const std::string& name) { throw_if_failed(db.drop_collection(name)); })
-      .def("close", &Database::close)
+      .def("checkpoint", [](Database& db) { throw_if_failed(without_gil([&] { return db.checkpoint(); })); })
+      .def("refresh", [](Database& db) { throw_if_failed(without_gil([&] { return db.refresh(); })); })
+      .def("close", [](Database& db) { throw_if_failed(without_gil([&] { return db.close(); })); })
+      .def_prop_ro("read_only", &Database::read_only)
       .def_prop_ro("closed", &Database::closed);
 }

@@ -39,31 +39,6 @@ std::string name_problem(std::string_view name) {
   return "";
 }
 
-std::uint32_t metric_code(Metric metric) {
-  switch (metric) {
-    case Metric::kL2:
-      return manifest::kMetricL2;
-    case Metric::kCosine:
-      return manifest::kMetricCosine;
-    case Metric::kIp:
-      return manifest::kMetricIp;
-  }
-  return 0;
-}
-
-std::optional<Metric> metric_of_code(std::uint32_t code) {
-  switch (code) {
-    case manifest::kMetricL2:
-      return Metric::kL2;
-    case manifest::kMetricCosine:
-      return Metric::kCosine;
-    case manifest::kMetricIp:
-      return Metric::kIp;
-    default:
-      return std::nullopt;
-  }
-}
-
 std::uint32_t load_u32(std::span<const std::byte> bytes, std::size_t offset) {
   std::uint32_t value = 0;
   std::memcpy(&value, bytes.data() + offset, sizeof value);
@@ -116,7 +91,7 @@ void put_collection(const ManifestCollection& collection, ByteWriter& out) {
   const CollectionOptions& options = collection.options;
   out.put_string(collection.name);
   out.put_u32(static_cast<std::uint32_t>(options.dim));
-  out.put_u32(metric_code(options.metric));
+  out.put_u32(manifest::metric_code(options.metric));
   out.put_u32(options.m);
   out.put_u32(options.ef_construction);
   out.put_u64(options.seed);
@@ -235,7 +210,7 @@ class BodyDecoder {
     if (Status s = fixed(out.m, field + " m"); !s.is_ok()) return s;
     if (Status s = fixed(out.ef_construction, field + " ef_construction"); !s.is_ok()) return s;
     if (Status s = fixed(out.seed, field + " seed"); !s.is_ok()) return s;
-    const std::optional<Metric> metric = metric_of_code(code);
+    const std::optional<Metric> metric = manifest::metric_of_code(code);
     if (!metric)
       return corrupt(metric_at, field + " metric has unknown code " + std::to_string(code));
     out.dim = dim;
@@ -353,6 +328,31 @@ Result<Manifest> read_manifest(Env& env, const fs::path& dir) {
     return Status(StatusCode::kCorruption, path.string() + ": " + manifest.status().message());
   }
   return manifest;
+}
+
+std::uint32_t manifest::metric_code(Metric metric) {
+  switch (metric) {
+    case Metric::kL2:
+      return manifest::kMetricL2;
+    case Metric::kCosine:
+      return manifest::kMetricCosine;
+    case Metric::kIp:
+      return manifest::kMetricIp;
+  }
+  return 0;
+}
+
+std::optional<Metric> manifest::metric_of_code(std::uint32_t code) {
+  switch (code) {
+    case manifest::kMetricL2:
+      return Metric::kL2;
+    case manifest::kMetricCosine:
+      return Metric::kCosine;
+    case manifest::kMetricIp:
+      return Metric::kIp;
+    default:
+      return std::nullopt;
+  }
 }
 
 }  // namespace omendb::storage

@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -47,6 +48,11 @@ inline constexpr std::size_t kMaxNameBytes = 128;
 inline constexpr std::uint32_t kMetricL2 = 1;
 inline constexpr std::uint32_t kMetricCosine = 2;
 inline constexpr std::uint32_t kMetricIp = 3;
+
+// The stored code of `metric`.
+std::uint32_t metric_code(Metric metric);
+// The metric stored as `code`, or nothing for an unknown code.
+std::optional<Metric> metric_of_code(std::uint32_t code);
 
 }  // namespace manifest
 

@@ -240,11 +240,31 @@ def test_id_of_1024_bytes_is_accepted(collection):
     assert collection.search(GOOD_ROW, k=1)[0].id == "é" * 512
 
 
-@pytest.mark.parametrize("path", ["./library.omendb", "/tmp/omendb-test", "", "memory"])
-def test_on_disk_path_is_not_supported(path):
-    """Any path but ":memory:" raises NotSupportedError naming the path."""
-    with pytest.raises(omendb.NotSupportedError, match=f"got '{path}'"):
-        omendb.open(path)
+def test_empty_path_raises():
+    """An empty path is neither ":memory:" nor a folder."""
+    with pytest.raises(omendb.InvalidArgumentError, match="path must not be empty"):
+        omendb.open("")
+
+
+def test_path_that_is_a_file_raises_storage_error(tmp_path):
+    """A path naming an existing file (not a folder) raises StorageError naming it."""
+    (tmp_path / "file").write_bytes(b"not a database")
+    with pytest.raises(omendb.StorageError, match="file"):
+        omendb.open(tmp_path / "file")
+
+
+def test_read_only_needs_an_existing_database(tmp_path):
+    """read_only=True never creates a database."""
+    with pytest.raises(omendb.NotFoundError, match="no database at"):
+        omendb.open(tmp_path / "missing", read_only=True)
+    assert not (tmp_path / "missing").exists()
+
+
+@pytest.mark.parametrize("sync", ["FULL", "always", "", 1])
+def test_bad_sync_mode_raises(tmp_path, sync):
+    """sync must be one of "full", "normal", "off"."""
+    with pytest.raises(omendb.InvalidArgumentError, match="sync must be"):
+        omendb.open(tmp_path / "db", sync=sync)
 
 
 @pytest.mark.parametrize("threads, match", [(0, r"at least 1, got 0"), (-2, r"at least 1"), ("4", r"an int, got str")])

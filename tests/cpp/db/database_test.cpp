@@ -1,4 +1,5 @@
-// Database: collection names, get-or-create, listing, dropping and closing.
+// Database in memory: collection names, get-or-create, listing, dropping and closing. On disk:
+// durable_database_test.cpp.
 #include "omendb/database.h"
 
 #include <gtest/gtest.h>
@@ -19,9 +20,11 @@ CollectionOptions options_with(std::size_t dim, Metric metric = Metric::kL2) {
   return options;
 }
 
-TEST(Database, OnDiskPathsAreNotSupportedYet) {
-  EXPECT_EQ(Database::open("/tmp/somewhere", DatabaseOptions{}).status().code(),
-            StatusCode::kNotSupported);
+TEST(Database, EmptyPathAndReadOnlyMemoryAreRefused) {
+  EXPECT_EQ(Database::open("", DatabaseOptions{}).status().code(), StatusCode::kInvalidArgument);
+  DatabaseOptions read_only;
+  read_only.read_only = true;
+  EXPECT_EQ(Database::open(":memory:", read_only).status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST(Database, CollectionNamesAreValidated) {
@@ -67,8 +70,8 @@ TEST(Database, ListsGetsAndDropsCollections) {
 TEST(Database, CloseEndsEveryCall) {
   auto db = open_memory();
   auto docs = db->create_collection("docs", options_with(2)).value();
-  db->close();
-  db->close();  // idempotent
+  EXPECT_TRUE(db->close().is_ok());
+  EXPECT_TRUE(db->close().is_ok());  // idempotent
   EXPECT_TRUE(db->closed());
   EXPECT_EQ(db->collection_names().status().code(), StatusCode::kClosed);
   EXPECT_EQ(db->create_collection("x", options_with(2)).status().code(), StatusCode::kClosed);

@@ -1,0 +1,458 @@
+// Writing a generation to snapshot files through buffered appends, and loading it back from
+// mapped files after checking each file's size, checksum and structure.
+#include "db/snapshot.h"
+
+#include <algorithm>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "db/collection_state.h"
+#include "omendb/collection.h"
+#include "storage/byte_io.h"
+#include "storage/crc32c.h"
+#include "storage/record_codec.h"
+
+namespace omendb {
+namespace {
+
+namespace fs = std::filesystem;
+using storage::ByteReader;
+using storage::ByteWriter;
+
+constexpr std::size_t kWriteBufferBytes = std::size_t{1} << 20;
+
+// ---- Writing -----------------------------------------------------------------------------------
+
+// One snapshot file being written: appends collect in a 1 MiB buffer, and each full buffer is
+// appended to the file and added to the running crc32c. The first error is kept and later
+// appends do nothing, so callers check once, in finish().
+class BufferedFile {
+ public:
+  explicit BufferedFile(std::unique_ptr<storage::WritableFile> file) : file_(std::move(file)) {
+    buffer_.reserve(kWriteBufferBytes);
+  }
+
+  void append(std::span<const std::byte> data) {
+    while (!data.empty() && status_.is_ok()) {
+      const std::size_t take = std::min(data.size(), kWriteBufferBytes - buffer_.size());
+      buffer_.insert(buffer_.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(take));
+      data = data.subspan(take);
+      if (buffer_.size() == kWriteBufferBytes) flush();
+    }
+  }
+
+  // Writes what is buffered, syncs and closes the file: its size and crc32c, or the first error.
+  Result<storage::SnapshotFile> finish(std::string name) {
+    flush();
+    if (status_.is_ok()) status_ = file_->sync();
+    if (Status closed = file_->close(); status_.is_ok()) status_ = closed;
+    if (!status_.is_ok()) return status_;
+    return storage::SnapshotFile{std::move(name), size_, crc_};
+  }
+
+ private:
+  void flush() {
+    if (buffer_.empty() || !status_.is_ok()) return;
+    status_ = file_->append(buffer_);
+    crc_ = storage::crc32c(buffer_, crc_);
+    size_ += buffer_.size();
+    buffer_.clear();
+  }
+
+  std::unique_ptr<storage::WritableFile> file_;
+  std::vector<std::byte> buffer_;
+  std::uint32_t crc_ = 0;
+  std::uint64_t size_ = 0;
+  Status status_;
+};
+
+// The kind's magic as the u64 its 8 bytes encode.
+std::uint64_t magic_word(const snapshot::FileKind& kind) {
+  static_assert(snapshot::kMagicBytes == sizeof(std::uint64_t));
+  std::uint64_t word = 0;
+  std::memcpy(&word, kind.magic.data(), sizeof word);
+  return word;
+}
+
+// Whether `name` is "<something>.<kind's suffix>".
+bool is_kind(std::string_view name, const snapshot::FileKind& kind) {
+  return name.size() > kind.suffix.size() + 1 && name.ends_with(kind.suffix) &&
+         name[name.size() - kind.suffix.size() - 1] == '.';
+}
+
+// Appends the header fields written by `fields` after the kind's magic and the format version.
+void put_header(BufferedFile& out, const snapshot::FileKind& kind,
+                const std::function<void(ByteWriter&)>& fields) {
+  std::vector<std::byte> header;
+  header.reserve(snapshot::kMaxHeaderBytes);
+  ByteWriter writer(header);
+  writer.put_u64(magic_word(kind));
+  writer.put_u32(snapshot::kFormatVersion);
+  fields(writer);
+  out.append(header);
+}
+
+std::uint32_t u32(std::size_t value) { return static_cast<std::uint32_t>(value); }
+
+Status write_vectors(BufferedFile& out, const Generation& g) {
+  const HnswIndex& index = *g.index;
+  put_header(out, snapshot::kVectors, [&](ByteWriter& w) {
+    w.put_u32(u32(index.space().dim()));
+    w.put_u32(u32(index.size()));
+  });
+  index.save_vectors([&](std::span<const std::byte> bytes) { out.append(bytes); });
+  return Status::ok();
+}
+
+Status write_graph(BufferedFile& out, const Generation& g) {
+  const HnswIndex& index = *g.index;
+  const auto [entry_slot, entry_level] = index.entry_point();
+  put_header(out, snapshot::kGraph, [&](ByteWriter& w) {
+    w.put_u32(index.params().m);
+    w.put_u32(u32(index.size()));
+    w.put_u32(entry_slot);
+    w.put_u32(static_cast<std::uint32_t>(entry_level));  // two's complement: -1 is 0xFFFFFFFF
+  });
+  index.save_graph([&](std::span<const std::byte> bytes) { out.append(bytes); });
+  return Status::ok();
+}
+
+// What is wrong with `id` as a stored id ("" when nothing is): the rules of Collection::add.
+std::string id_problem(std::string_view id) {
+  if (id.empty()) return "is empty";
+  if (id.size() > Collection::kMaxIdBytes) {
+    return "is " + std::to_string(id.size()) + " bytes, more than " +
+           std::to_string(Collection::kMaxIdBytes);
+  }
+  if (id.find('\0') != std::string_view::npos) return "holds a NUL byte";
+  return "";
+}
+
+Status write_ids(BufferedFile& out, const Generation& g) {
+  const std::size_t slots = g.ids.size();
+  for (std::uint32_t slot = 0; slot < slots; ++slot) {
+    if (const std::string problem = id_problem(g.ids.id(slot)); !problem.empty()) {
+      return Status::invalid_argument("snapshot: id of slot " + std::to_string(slot) + " " +
+                                      problem);
+    }
+  }
+  put_header(out, snapshot::kIds, [&](ByteWriter& w) {
+    w.put_u32(u32(slots));
+    w.put_u64(g.ids.id_bytes());
+  });
+  std::vector<std::byte> encoded;
+  for (std::uint32_t slot = 0; slot < slots; ++slot) {
+    encoded.clear();
+    ByteWriter(encoded).put_string(g.ids.id(slot));
+    out.append(encoded);
+  }
+  return Status::ok();
+}
+
+Status write_meta(BufferedFile& out, const Generation& g) {
+  const std::size_t slots = g.index->size();
+  put_header(out, snapshot::kMeta, [&](ByteWriter& w) {
+    w.put_u32(u32(slots));
+    w.put_u32(g.has_metadata ? snapshot::kMetaHasMetadata : 0);
+  });
+  if (!g.has_metadata) return Status::ok();
+  std::vector<std::byte> encoded;
+  for (std::size_t slot = 0; slot < slots; ++slot) {
+    encoded.clear();
+    if (Status status = storage::encode_metadata(g.metadata[slot], encoded); !status.is_ok()) {
+      return Status::invalid_argument("snapshot: metadata of slot " + std::to_string(slot) + ": " +
+                                      status.message());
+    }
+    out.append(encoded);
+  }
+  return Status::ok();
+}
+
+// kInvalidArgument unless `g` is a consistent generation built with `options`.
+Status check_generation(const Generation& g, const CollectionOptions& options) {
+  const HnswIndex& index = *g.index;
+  const std::size_t slots = index.size();
+  if (index.space().dim() != options.dim || index.space().metric() != options.metric ||
+      index.params().m != options.m) {
+    return Status::invalid_argument("snapshot: the index was not built with these options");
+  }
+  if (slots > std::numeric_limits<std::uint32_t>::max() || g.ids.size() != slots ||
+      (g.has_metadata && g.metadata.size() != slots)) {
+    return Status::invalid_argument(
+        "snapshot: the generation's ids, metadata and index disagree "
+        "on the number of slots");
+  }
+  return Status::ok();
+}
+
+using WriteBody = Status (*)(BufferedFile&, const Generation&);
+
+// Writes one file at `path` with `body`, syncs and closes it.
+Result<storage::SnapshotFile> write_file(storage::Env& env, const fs::path& path,
+                                         const Generation& g, WriteBody body) {
+  Result<std::unique_ptr<storage::WritableFile>> created = env.new_writable_file(path);
+  if (!created.is_ok()) return created.status();
+  BufferedFile out(std::move(created).value());
+  if (Status status = body(out, g); !status.is_ok()) return status;
+  return out.finish(path.filename().string());
+}
+
+// ---- Loading -----------------------------------------------------------------------------------
+
+Status corrupt(const fs::path& path, const std::string& what) {
+  return {StatusCode::kCorruption, path.string() + ": snapshot: " + what};
+}
+
+// A snapshot file, mapped and verified against its manifest entry; `in` reads it from the front.
+struct LoadedFile {
+  fs::path path;
+  std::unique_ptr<storage::MappedFile> map;
+  ByteReader in{{}};
+};
+
+// The file `entry` names in `dir`, mapped, once its size and crc32c match the entry.
+Result<LoadedFile> map_checked(storage::Env& env, const fs::path& dir,
+                               const storage::SnapshotFile& entry) {
+  LoadedFile file;
+  file.path = dir / entry.name;
+  Result<bool> exists = env.file_exists(file.path);
+  if (!exists.is_ok()) return exists.status();
+  if (!exists.value()) return corrupt(file.path, "the file is missing");
+  Result<std::unique_ptr<storage::MappedFile>> mapped = env.map_file(file.path);
+  if (!mapped.is_ok()) return mapped.status();
+  file.map = std::move(mapped).value();
+  const std::span<const std::byte> bytes = file.map->bytes();
+  if (bytes.size() != entry.size) {
+    return corrupt(file.path, "the file is " + std::to_string(bytes.size()) +
+                                  " bytes, the manifest says " + std::to_string(entry.size));
+  }
+  if (storage::crc32c(bytes) != entry.crc) return corrupt(file.path, "checksum mismatch");
+  file.in = ByteReader(bytes);
+  return file;
+}
+
+// Checks the magic and the version of `kind` at the front of `file` and reads past them.
+Status read_magic(LoadedFile& file, const snapshot::FileKind& kind) {
+  std::uint64_t magic = 0;
+  std::uint32_t version = 0;
+  if (!file.in.get_u64(magic) || magic != magic_word(kind)) return corrupt(file.path, "bad magic");
+  if (!file.in.get_u32(version)) return corrupt(file.path, "header cut short");
+  if (version != snapshot::kFormatVersion) {
+    return corrupt(file.path, "format version " + std::to_string(version) + ", not " +
+                                  std::to_string(snapshot::kFormatVersion));
+  }
+  return Status::ok();
+}
+
+// The four files of a snapshot, mapped and verified, each read past its magic and version.
+struct SnapshotFiles {
+  LoadedFile vectors;
+  LoadedFile graph;
+  LoadedFile ids;
+  LoadedFile meta;
+};
+
+// Maps and verifies `files`, which must hold each kind of file exactly once.
+Result<SnapshotFiles> map_all(storage::Env& env, const fs::path& dir,
+                              std::span<const storage::SnapshotFile> files) {
+  std::array<std::optional<LoadedFile>, snapshot::kFileKinds.size()> loaded;
+  for (const storage::SnapshotFile& entry : files) {
+    const auto kind =
+        std::find_if(snapshot::kFileKinds.begin(), snapshot::kFileKinds.end(),
+                     [&](const snapshot::FileKind& k) { return is_kind(entry.name, k); });
+    if (kind == snapshot::kFileKinds.end())
+      return corrupt(dir / entry.name, "unknown kind of file");
+    std::optional<LoadedFile>& slot =
+        loaded[static_cast<std::size_t>(kind - snapshot::kFileKinds.begin())];
+    if (slot) return corrupt(dir / entry.name, "a second " + std::string(kind->suffix) + " file");
+    Result<LoadedFile> file = map_checked(env, dir, entry);
+    if (!file.is_ok()) return file.status();
+    slot = std::move(file).value();
+    if (Status status = read_magic(*slot, *kind); !status.is_ok()) return status;
+  }
+  for (std::size_t k = 0; k < loaded.size(); ++k) {
+    if (!loaded[k])
+      return corrupt(dir, "no " + std::string(snapshot::kFileKinds[k].suffix) + " file");
+  }
+  return SnapshotFiles{std::move(*loaded[0]), std::move(*loaded[1]), std::move(*loaded[2]),
+                       std::move(*loaded[3])};
+}
+
+// Reads the vectors header: the slot count, once dim is the collection's and the rows fill the
+// rest of the file exactly.
+Result<std::uint32_t> read_vectors_header(LoadedFile& file, const CollectionOptions& options) {
+  std::uint32_t dim = 0;
+  std::uint32_t slots = 0;
+  if (!file.in.get_u32(dim) || !file.in.get_u32(slots))
+    return corrupt(file.path, "header cut short");
+  if (dim != options.dim) {
+    return corrupt(file.path, "dimension " + std::to_string(dim) + ", the collection's is " +
+                                  std::to_string(options.dim));
+  }
+  if (file.in.remaining() != std::uint64_t{slots} * dim * sizeof(float)) {
+    return corrupt(file.path, std::to_string(file.in.remaining()) + " bytes of vectors, not " +
+                                  std::to_string(slots) + " rows of " + std::to_string(dim) +
+                                  " floats");
+  }
+  return slots;
+}
+
+// Restores the index from the vectors and graph files. Graph-file problems are reported on it,
+// problems with the vector values on the vectors file.
+Result<std::unique_ptr<HnswIndex>> load_index(SnapshotFiles& files,
+                                              const CollectionOptions& options) {
+  Result<std::uint32_t> slots = read_vectors_header(files.vectors, options);
+  if (!slots.is_ok()) return slots.status();
+  LoadedFile& graph = files.graph;
+  std::uint32_t m = 0;
+  std::uint32_t graph_slots = 0;
+  std::uint32_t entry_slot = 0;
+  std::uint32_t entry_level = 0;
+  if (!graph.in.get_u32(m) || !graph.in.get_u32(graph_slots) || !graph.in.get_u32(entry_slot) ||
+      !graph.in.get_u32(entry_level)) {
+    return corrupt(graph.path, "header cut short");
+  }
+  if (m != options.m) {
+    return corrupt(graph.path,
+                   "m " + std::to_string(m) + ", the collection's is " + std::to_string(options.m));
+  }
+  if (graph_slots != slots.value()) {
+    return corrupt(graph.path, std::to_string(graph_slots) + " slots, the vectors file holds " +
+                                   std::to_string(slots.value()));
+  }
+  HnswImage image;
+  image.size = graph_slots;
+  image.entry_slot = entry_slot;
+  image.entry_level = static_cast<std::int32_t>(entry_level);
+  image.vectors = files.vectors.map->bytes().subspan(files.vectors.in.offset());
+  image.graph = graph.map->bytes().subspan(graph.in.offset());
+  Result<std::unique_ptr<HnswIndex>> index =
+      HnswIndex::restore(options.metric, options.dim, index_params(options), image);
+  if (index.is_ok()) return index;
+  // restore() names the part at fault first: "vectors: <what>" or "graph: <what>".
+  constexpr std::string_view kVectorsProblem = "vectors: ";
+  constexpr std::string_view kGraphProblem = "graph: ";
+  const std::string message = index.status().message();
+  if (message.starts_with(kVectorsProblem)) {
+    return corrupt(files.vectors.path, message.substr(kVectorsProblem.size()));
+  }
+  return corrupt(graph.path, message.starts_with(kGraphProblem)
+                                 ? message.substr(kGraphProblem.size())
+                                 : message);
+}
+
+// Rebuilds g.ids from the ids file: slot by slot, each id inserted and, when its slot is deleted,
+// erased again at once, so find() reaches the live slots only.
+Status load_ids(LoadedFile& file, Generation& g) {
+  const HnswIndex& index = *g.index;
+  std::uint32_t slots = 0;
+  std::uint64_t id_bytes = 0;
+  if (!file.in.get_u32(slots) || !file.in.get_u64(id_bytes)) {
+    return corrupt(file.path, "header cut short");
+  }
+  if (slots != index.size()) {
+    return corrupt(file.path, std::to_string(slots) + " slots, the vectors file holds " +
+                                  std::to_string(index.size()));
+  }
+  const std::size_t lengths_bytes = std::size_t{slots} * sizeof(std::uint32_t);
+  if (file.in.remaining() < lengths_bytes || file.in.remaining() - lengths_bytes != id_bytes) {
+    return corrupt(file.path, std::to_string(file.in.remaining()) + " bytes of ids, not " +
+                                  std::to_string(slots) + " lengths and " +
+                                  std::to_string(id_bytes) + " bytes");
+  }
+  g.ids.reserve(slots, id_bytes);
+  for (std::uint32_t slot = 0; slot < slots; ++slot) {
+    const auto where = [slot] { return "id of slot " + std::to_string(slot); };
+    std::string_view id;
+    if (!file.in.get_string(id)) return corrupt(file.path, where() + " runs past the end");
+    if (const std::string problem = id_problem(id); !problem.empty()) {
+      return corrupt(file.path, where() + " " + problem);
+    }
+    if (!g.ids.insert_new(id)) {
+      return corrupt(file.path,
+                     where() + " is also the id of live slot " + std::to_string(*g.ids.find(id)));
+    }
+    if (index.is_deleted(slot)) g.ids.erase(id);
+  }
+  if (file.in.remaining() != 0) return corrupt(file.path, "trailing bytes");
+  return Status::ok();
+}
+
+// Loads the metadata file into g (nothing when it says the generation has none).
+Status load_meta(LoadedFile& file, Generation& g) {
+  const std::size_t size = g.index->size();
+  std::uint32_t slots = 0;
+  std::uint32_t flags = 0;
+  if (!file.in.get_u32(slots) || !file.in.get_u32(flags)) {
+    return corrupt(file.path, "header cut short");
+  }
+  if (slots != size) {
+    return corrupt(file.path, std::to_string(slots) + " slots, the vectors file holds " +
+                                  std::to_string(size));
+  }
+  if ((flags & ~snapshot::kMetaHasMetadata) != 0) return corrupt(file.path, "unknown flags");
+  g.has_metadata = flags == snapshot::kMetaHasMetadata;
+  if (g.has_metadata) {
+    // Every encoding takes at least its 4-byte field count: check before allocating.
+    if (file.in.remaining() / sizeof(std::uint32_t) < slots) {
+      return corrupt(file.path, "too few bytes for " + std::to_string(slots) + " records");
+    }
+    g.metadata.resize(slots);
+    for (std::uint32_t slot = 0; slot < slots; ++slot) {
+      if (Status status = storage::decode_metadata(file.in, g.metadata[slot]); !status.is_ok()) {
+        return corrupt(file.path, "slot " + std::to_string(slot) + " " + status.message());
+      }
+    }
+  }
+  if (file.in.remaining() != 0) return corrupt(file.path, "trailing bytes");
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<std::vector<storage::SnapshotFile>> write_snapshot(storage::Env& env, const fs::path& dir,
+                                                          std::uint64_t file_number,
+                                                          const Generation& g,
+                                                          const CollectionOptions& options) {
+  if (Status status = check_generation(g, options); !status.is_ok()) return status;
+  constexpr std::array<WriteBody, snapshot::kFileKinds.size()> kBodies{write_vectors, write_graph,
+                                                                       write_ids, write_meta};
+  std::vector<storage::SnapshotFile> written;
+  for (std::size_t k = 0; k < kBodies.size(); ++k) {
+    const fs::path path =
+        dir / (std::to_string(file_number) + "." + std::string(snapshot::kFileKinds[k].suffix));
+    Result<storage::SnapshotFile> file = write_file(env, path, g, kBodies[k]);
+    if (!file.is_ok()) {
+      // Best effort: a file that cannot be removed is an unreferenced leftover, never read.
+      for (const storage::SnapshotFile& done : written) (void)env.remove_file(dir / done.name);
+      (void)env.remove_file(path);
+      return file.status();
+    }
+    written.push_back(std::move(file).value());
+  }
+  return written;
+}
+
+Result<std::shared_ptr<Generation>> load_snapshot(storage::Env& env, const fs::path& dir,
+                                                  std::span<const storage::SnapshotFile> files,
+                                                  const CollectionOptions& options) {
+  Result<SnapshotFiles> mapped = map_all(env, dir, files);
+  if (!mapped.is_ok()) return mapped.status();
+  SnapshotFiles& snapshot_files = mapped.value();
+  Result<std::unique_ptr<HnswIndex>> index = load_index(snapshot_files, options);
+  if (!index.is_ok()) return index.status();
+  auto g = std::make_shared<Generation>(std::move(index).value());
+  if (Status status = load_ids(snapshot_files.ids, *g); !status.is_ok()) return status;
+  if (Status status = load_meta(snapshot_files.meta, *g); !status.is_ok()) return status;
+  const auto slots = static_cast<std::uint32_t>(g->index->size());
+  for (std::uint32_t slot = 0; slot < slots; ++slot) {
+    if (!g->index->is_deleted(slot)) g->index_payload(slot);
+  }
+  return g;
+}
+
+}  // namespace omendb

@@ -1,0 +1,544 @@
+// Database on disk: reopening (from snapshots and from the log), the write lock, read-only handles
+// and refresh(), checkpoints, injected I/O failures and simulated power failures.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <random>
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../storage/test_files.h"
+#include "omendb/database.h"
+#include "storage/fault_injection_env.h"
+
+namespace omendb {
+namespace {
+
+namespace fs = std::filesystem;
+using storage::testing::TempDir;
+
+constexpr std::size_t kDim = 8;
+
+CollectionOptions options_with(std::size_t dim = kDim, Metric metric = Metric::kL2) {
+  CollectionOptions options;
+  options.dim = dim;
+  options.metric = metric;
+  return options;
+}
+
+std::unique_ptr<Database> open_at(const fs::path& path, DatabaseOptions options = {}) {
+  auto opened = Database::open(path.string(), options);
+  EXPECT_TRUE(opened.is_ok()) << opened.status().message();
+  return opened.is_ok() ? std::move(opened).value() : nullptr;
+}
+
+DatabaseOptions read_only_options() {
+  DatabaseOptions options;
+  options.read_only = true;
+  return options;
+}
+
+std::shared_ptr<Collection> collection_of(Database& db, const std::string& name = "docs") {
+  auto found = db.create_collection(name, options_with());
+  EXPECT_TRUE(found.is_ok()) << found.status().message();
+  return found.value();
+}
+
+// "<prefix><number>". (Built by append: GCC 12 warns falsely on "literal" + std::to_string().)
+std::string numbered(std::string_view prefix, std::size_t number) {
+  std::string name(prefix);
+  name.append(std::to_string(number));
+  return name;
+}
+
+// What a test wrote: id -> (vector, metadata), the model the database must match.
+using Model = std::map<std::string, std::pair<std::vector<float>, Metadata>>;
+
+// Adds `count` records "<prefix><i>" with random vectors and, for even i, metadata.
+void add_records(Collection& collection, Model& model, const std::string& prefix,
+                 std::size_t count, std::uint32_t seed, bool upsert = false) {
+  std::mt19937 random(seed);
+  std::normal_distribution<float> normal;
+  std::vector<std::string> ids;
+  std::vector<float> vectors;
+  std::vector<Metadata> metadata;
+  for (std::size_t i = 0; i < count; ++i) {
+    ids.push_back(numbered(prefix, i));
+    std::vector<float> row(kDim);
+    for (float& x : row) x = normal(random);
+    vectors.insert(vectors.end(), row.begin(), row.end());
+    Metadata fields;
+    if (i % 2 == 0) {
+      fields = {{"n", Value(static_cast<std::int64_t>(i))}, {"tag", Value(std::string(prefix))}};
+    }
+    metadata.push_back(fields);
+    model[ids.back()] = {row, fields};
+  }
+  const std::vector<std::string_view> views(ids.begin(), ids.end());
+  const RecordBatch batch{.ids = views, .vectors = vectors, .metadata = metadata};
+  const Status status = upsert ? collection.upsert(batch) : collection.add(batch);
+  ASSERT_TRUE(status.is_ok()) << status.message();
+}
+
+void remove_records(Collection& collection, Model& model, const std::vector<std::string>& ids) {
+  const std::vector<std::string_view> views(ids.begin(), ids.end());
+  ASSERT_TRUE(collection.remove(views).is_ok());
+  for (const std::string& id : ids) model.erase(id);
+}
+
+// Every record of `model` is in `collection` bit for bit, and nothing else is.
+void expect_matches(const Collection& collection, const Model& model) {
+  ASSERT_EQ(collection.size(), model.size());
+  std::vector<std::string_view> ids;
+  for (const auto& [id, record] : model) ids.push_back(id);
+  auto got = collection.get(ids);
+  ASSERT_TRUE(got.is_ok());
+  std::size_t i = 0;
+  for (const auto& [id, record] : model) {
+    const std::optional<Record>& stored = got.value()[i++];
+    ASSERT_TRUE(stored.has_value()) << id;
+    EXPECT_EQ(stored->vector, record.first) << id;
+    EXPECT_EQ(stored->metadata, record.second) << id;
+  }
+  // Graph search finds each record's own vector first.
+  for (const auto& [id, record] : model) {
+    SearchOptions search;
+    search.k = 1;
+    auto hits = collection.search(record.first, search);
+    ASSERT_TRUE(hits.is_ok());
+    ASSERT_EQ(hits.value().size(), 1u);
+    EXPECT_EQ(hits.value()[0].distance, 0.0f) << id;
+  }
+}
+
+// A copy of the folder as it is now: what a crash (kill -9) at this moment would leave, since
+// every acknowledged write has been handed to the OS.
+fs::path crash_copy(const fs::path& folder, const TempDir& scratch, const std::string& name) {
+  const fs::path copy = scratch / name;
+  fs::copy(folder, copy, fs::copy_options::recursive);
+  fs::remove(copy / "LOCK");
+  return copy;
+}
+
+std::vector<std::string> log_files(const fs::path& folder) {
+  std::vector<std::string> logs;
+  for (const auto& entry : fs::directory_iterator(folder)) {
+    if (entry.path().filename().string().starts_with("wal-")) logs.push_back(entry.path().filename());
+  }
+  return logs;
+}
+
+TEST(DurableDatabase, ReopenAfterCloseKeepsEveryRecord) {
+  TempDir dir;
+  const fs::path folder = dir / "db";
+  Model model;
+  {
+    auto db = open_at(folder);
+    auto docs = collection_of(*db);
+    add_records(*docs, model, "a", 300, 1);
+    add_records(*docs, model, "a", 50, 2, /*upsert=*/true);
+    remove_records(*docs, model, {"a3", "a7", "a100", "a299"});
+    ASSERT_TRUE(db->close().is_ok());
+  }
+  auto db = open_at(folder);
+  auto names = db->collection_names();
+  ASSERT_EQ(names.value(), std::vector<std::string>{"docs"});
+  auto docs = db->get_collection("docs");
+  ASSERT_TRUE(docs.is_ok());
+  expect_matches(*docs.value(), model);
+  // The log is empty after the checkpoint on close, and writing goes on.
+  add_records(*docs.value(), model, "b", 20, 3);
+  expect_matches(*docs.value(), model);
+}
+
+TEST(DurableDatabase, ReopenAfterACrashReplaysTheLog) {
+  TempDir dir;
+  const fs::path folder = dir / "db";
+  Model model;
+  auto db = open_at(folder);
+  auto docs = collection_of(*db);
+  add_records(*docs, model, "a", 200, 1);
+  ASSERT_TRUE(db->checkpoint().is_ok());
+  add_records(*docs, model, "b", 100, 2);  // only in the log
+  add_records(*docs, model, "a", 10, 3, /*upsert=*/true);
+  remove_records(*docs, model, {"a50", "b5"});
+  auto other = collection_of(*db, "other");
+  Model other_model;
+  add_records(*other, other_model, "x", 30, 4);
+  const fs::path crashed = crash_copy(folder, dir, "crashed");
+
+  auto reopened = open_at(crashed);
+  expect_matches(*collection_of(*reopened), model);
+  expect_matches(*collection_of(*reopened, "other"), other_model);
+}
+
+TEST(DurableDatabase, DropAndRecreateSurviveReplayAndCheckpoint) {
+  TempDir dir;
+  const fs::path folder = dir / "db";
+  auto db = open_at(folder);
+  Model model;
+  add_records(*collection_of(*db), model, "a", 20, 1);
+  ASSERT_TRUE(db->checkpoint().is_ok());
+  ASSERT_TRUE(db->drop_collection("docs").is_ok());
+  auto recreated = db->create_collection("docs", options_with(3));
+  ASSERT_TRUE(recreated.is_ok());
+  const fs::path crashed = crash_copy(folder, dir, "crashed");
+  {
+    auto reopened = open_at(crashed);
+    auto docs = reopened->get_collection("docs");
+    ASSERT_TRUE(docs.is_ok());
+    EXPECT_EQ(docs.value()->options().dim, 3u);
+    EXPECT_EQ(docs.value()->size(), 0u);
+  }
+  ASSERT_TRUE(db->close().is_ok());
+  auto reopened = open_at(folder);
+  EXPECT_EQ(reopened->get_collection("docs").value()->options().dim, 3u);
+}
+
+TEST(DurableDatabase, ASecondWriterIsLockedOut) {
+  TempDir dir;
+  auto db = open_at(dir / "db");
+  auto second = Database::open((dir / "db").string(), DatabaseOptions{});
+  ASSERT_EQ(second.status().code(), StatusCode::kLocked);
+  EXPECT_NE(second.status().message().find("read_only"), std::string::npos);
+  ASSERT_TRUE(db->close().is_ok());
+  EXPECT_TRUE(Database::open((dir / "db").string(), DatabaseOptions{}).is_ok());
+}
+
+TEST(DurableDatabase, ReadOnlyNeedsAnExistingDatabaseAndRefusesWrites) {
+  TempDir dir;
+  EXPECT_EQ(Database::open((dir / "none").string(), read_only_options()).status().code(),
+            StatusCode::kNotFound);
+  Model model;
+  {
+    auto db = open_at(dir / "db");
+    add_records(*collection_of(*db), model, "a", 10, 1);
+  }
+  auto reader = open_at(dir / "db", read_only_options());
+  auto docs = reader->get_collection("docs").value();
+  expect_matches(*docs, model);
+  const std::string_view id = "new";
+  const std::vector<float> vector(kDim, 1.0f);
+  EXPECT_EQ(docs->add({.ids = {&id, 1}, .vectors = vector, .metadata = {}}).code(),
+            StatusCode::kReadOnly);
+  EXPECT_EQ(docs->remove({&id, 1}).status().code(), StatusCode::kReadOnly);
+  EXPECT_EQ(docs->compact().status().code(), StatusCode::kReadOnly);
+  EXPECT_EQ(reader->create_collection("other", options_with()).status().code(),
+            StatusCode::kReadOnly);
+  EXPECT_EQ(reader->drop_collection("docs").code(), StatusCode::kReadOnly);
+  EXPECT_EQ(reader->checkpoint().code(), StatusCode::kReadOnly);
+  expect_matches(*docs, model);
+}
+
+TEST(DurableDatabase, ReadersSeeTheWriterAfterRefresh) {
+  TempDir dir;
+  const fs::path folder = dir / "db";
+  auto writer = open_at(folder);
+  Model model;
+  auto docs = collection_of(*writer);
+  add_records(*docs, model, "a", 50, 1);
+
+  auto reader = open_at(folder, read_only_options());
+  auto seen = reader->get_collection("docs").value();
+  expect_matches(*seen, model);
+
+  // New log records.
+  add_records(*docs, model, "b", 30, 2);
+  remove_records(*docs, model, {"a1"});
+  auto other = collection_of(*writer, "other");
+  EXPECT_EQ(seen->size(), 50u);
+  ASSERT_TRUE(reader->refresh().is_ok());
+  expect_matches(*seen, model);
+  EXPECT_TRUE(reader->get_collection("other").is_ok());
+
+  // A checkpoint replaces the log the reader was following; the handle stays valid.
+  ASSERT_TRUE(writer->checkpoint().is_ok());
+  add_records(*docs, model, "c", 10, 3);
+  ASSERT_TRUE(writer->drop_collection("other").is_ok());
+  ASSERT_TRUE(reader->refresh().is_ok());
+  expect_matches(*seen, model);
+  EXPECT_EQ(reader->get_collection("other").status().code(), StatusCode::kNotFound);
+}
+
+TEST(DurableDatabase, AutomaticCheckpointsKeepTheLogSmall) {
+  TempDir dir;
+  const fs::path folder = dir / "db";
+  DatabaseOptions options;
+  options.checkpoint_log_bytes = 4096;
+  Model model;
+  {
+    auto db = open_at(folder, options);
+    auto docs = collection_of(*db);
+    for (std::uint32_t round = 0; round < 10; ++round) {
+      add_records(*docs, model, numbered("r", round) + "_", 40, round);
+    }
+    const std::vector<std::string> logs = log_files(folder);
+    ASSERT_EQ(logs.size(), 1u);
+    EXPECT_NE(logs[0], "wal-1");  // rotated by a checkpoint
+    EXPECT_LT(fs::file_size(folder / logs[0]), 2 * options.checkpoint_log_bytes);
+    const fs::path crashed = crash_copy(folder, dir, "crashed");
+    expect_matches(*collection_of(*open_at(crashed)), model);
+  }
+  expect_matches(*collection_of(*open_at(folder)), model);
+}
+
+TEST(DurableDatabase, CompactionReclaimsDiskAtTheNextCheckpoint) {
+  TempDir dir;
+  const fs::path folder = dir / "db";
+  auto db = open_at(folder);
+  auto docs = collection_of(*db);
+  Model model;
+  add_records(*docs, model, "a", 2000, 1);
+  ASSERT_TRUE(db->checkpoint().is_ok());
+  const auto folder_bytes = [&] {
+    std::uintmax_t bytes = 0;
+    for (const auto& entry : fs::recursive_directory_iterator(folder / "collections")) {
+      if (entry.is_regular_file()) bytes += entry.file_size();
+    }
+    return bytes;
+  };
+  const std::uintmax_t before = folder_bytes();
+  std::vector<std::string> gone;
+  for (std::size_t i = 0; i < 1500; ++i) gone.push_back(numbered("a", i));
+  remove_records(*docs, model, gone);  // past a quarter: compacts by itself
+  ASSERT_TRUE(db->checkpoint().is_ok());
+  EXPECT_LT(folder_bytes(), before / 2);
+  ASSERT_TRUE(db->close().is_ok());
+  expect_matches(*collection_of(*open_at(folder)), model);
+}
+
+TEST(DurableDatabase, TornLogTailIsCutOff) {
+  TempDir dir;
+  const fs::path folder = dir / "db";
+  Model model;
+  fs::path crashed;
+  {
+    auto db = open_at(folder);
+    add_records(*collection_of(*db), model, "a", 40, 1);
+    crashed = crash_copy(folder, dir, "crashed");
+  }
+  const fs::path log = crashed / log_files(crashed).at(0);
+  const std::uintmax_t good_size = fs::file_size(log);
+  std::vector<std::byte> bytes = storage::testing::read_bytes(log);
+  bytes.resize(bytes.size() + 37, std::byte{0x5a});  // half a record from a crashed write
+  storage::testing::write_bytes(log, bytes);
+  {
+    auto db = open_at(crashed);
+    expect_matches(*collection_of(*db), model);
+    EXPECT_EQ(fs::file_size(log), good_size);
+    add_records(*collection_of(*db), model, "b", 5, 2);
+  }
+  expect_matches(*collection_of(*open_at(crashed)), model);
+}
+
+TEST(DurableDatabase, DamagedFilesGiveCorruption) {
+  TempDir dir;
+  const fs::path folder = dir / "db";
+  {
+    auto db = open_at(folder);
+    Model model;
+    add_records(*collection_of(*db), model, "a", 100, 1);
+    ASSERT_TRUE(db->checkpoint().is_ok());
+    add_records(*collection_of(*db), model, "b", 10, 2);
+    add_records(*collection_of(*db), model, "c", 10, 3);
+    const fs::path crashed = crash_copy(folder, dir, "crashed");
+  }
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::recursive_directory_iterator(dir / "crashed")) {
+    if (entry.is_regular_file()) files.push_back(entry.path());
+  }
+  ASSERT_GE(files.size(), 3u);
+  for (const fs::path& file : files) {
+    const std::vector<std::byte> original = storage::testing::read_bytes(file);
+    for (const std::size_t at : {std::size_t{0}, original.size() / 3, original.size() / 2}) {
+      if (original.empty()) continue;
+      std::vector<std::byte> damaged = original;
+      damaged[at] ^= std::byte{0x10};
+      storage::testing::write_bytes(file, damaged);
+      auto opened = Database::open((dir / "crashed").string(), DatabaseOptions{});
+      EXPECT_EQ(opened.status().code(), StatusCode::kCorruption)
+          << file << " byte " << at << ": " << opened.status().message();
+      storage::testing::write_bytes(file, original);
+    }
+  }
+  EXPECT_TRUE(Database::open((dir / "crashed").string(), DatabaseOptions{}).is_ok());
+}
+
+// Searches, writes to two collections (sharing the log), checkpoints and a reader's refreshes, all
+// at once. Run under TSan in CI (its name matches the "Concurrent" filter).
+TEST(DurableDatabaseConcurrent, SearchesWritesCheckpointsAndRefreshesTogether) {
+  TempDir dir;
+  const fs::path folder = dir / "db";
+  DatabaseOptions options;
+  options.checkpoint_log_bytes = 16 << 10;  // automatic checkpoints during the run
+  auto db = open_at(folder, options);
+  Model first_model;
+  Model second_model;
+  auto first = collection_of(*db, "first");
+  auto second = collection_of(*db, "second");
+  add_records(*first, first_model, "seed", 50, 1);
+  auto reader = open_at(folder, read_only_options());
+
+  std::atomic<bool> done{false};
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] {
+    for (std::uint32_t round = 0; round < 20; ++round) {
+      add_records(*first, first_model, numbered("f", round) + "_", 20, round);
+      if (round % 5 == 4) {
+        EXPECT_TRUE(db->checkpoint().is_ok());
+      }
+    }
+  });
+  threads.emplace_back([&] {
+    for (std::uint32_t round = 0; round < 20; ++round) {
+      add_records(*second, second_model, numbered("s", round) + "_", 20, 100 + round);
+    }
+  });
+  threads.emplace_back([&] {
+    const std::vector<float> query(kDim, 0.5f);
+    while (!done.load()) {
+      SearchOptions search;
+      search.k = 5;
+      auto hits = first->search(query, search);
+      ASSERT_TRUE(hits.is_ok());
+      EXPECT_EQ(hits.value().size(), 5u);
+    }
+  });
+  threads.emplace_back([&] {
+    while (!done.load()) {
+      EXPECT_TRUE(reader->refresh().is_ok());
+    }
+  });
+  threads[0].join();
+  threads[1].join();
+  done.store(true);
+  threads[2].join();
+  threads[3].join();
+  expect_matches(*first, first_model);
+  expect_matches(*second, second_model);
+  ASSERT_TRUE(reader->refresh().is_ok());
+  expect_matches(*reader->get_collection("first").value(), first_model);
+  expect_matches(*reader->get_collection("second").value(), second_model);
+}
+
+// Every failed write through a FaultInjectionEnv leaves the database as it was.
+class DurableDatabaseFaults : public ::testing::Test {
+ protected:
+  std::unique_ptr<Database> open_faulty() {
+    DatabaseOptions options;
+    options.env = &env_;
+    return open_at(folder_, options);
+  }
+
+  // The machine loses power: unsynced data is gone, and the crashed handle can write no more
+  // (its close() on destruction fails instead of checkpointing after the crash).
+  void power_failure() {
+    ASSERT_TRUE(env_.drop_unsynced_data().is_ok());
+    for (const storage::FaultOp op :
+         {storage::FaultOp::kCreate, storage::FaultOp::kAppend, storage::FaultOp::kSync,
+          storage::FaultOp::kSyncDir, storage::FaultOp::kRename, storage::FaultOp::kRemove,
+          storage::FaultOp::kTruncate}) {
+      env_.fail_nth(op, 1, /*and_later=*/true);
+    }
+  }
+
+  TempDir dir_;
+  fs::path folder_ = dir_ / "db";
+  storage::FaultInjectionEnv env_{storage::Env::posix()};
+};
+
+TEST_F(DurableDatabaseFaults, AFailedLogSyncFailsTheWriteAndKeepsTheRest) {
+  Model model;
+  {
+    auto db = open_faulty();
+    auto docs = collection_of(*db);
+    add_records(*docs, model, "a", 30, 1);
+    env_.fail_nth(storage::FaultOp::kSync, 1);
+    const std::string_view id = "lost";
+    const std::vector<float> vector(kDim, 1.0f);
+    EXPECT_EQ(docs->add({.ids = {&id, 1}, .vectors = vector, .metadata = {}}).code(),
+              StatusCode::kIoError);
+    expect_matches(*docs, model);
+    // After a failed fsync the log refuses writes until the database is reopened.
+    EXPECT_FALSE(docs->add({.ids = {&id, 1}, .vectors = vector, .metadata = {}}).is_ok());
+  }
+  expect_matches(*collection_of(*open_at(folder_)), model);
+}
+
+TEST_F(DurableDatabaseFaults, AFullDiskFailsTheWriteAndLaterWritesGoOn) {
+  Model model;
+  {
+    auto db = open_faulty();
+    auto docs = collection_of(*db);
+    add_records(*docs, model, "a", 30, 1);
+    env_.set_space_left(100);  // the next record is cut short (a short write), then ENOSPC
+    std::vector<std::string> ids = {"x", "y"};
+    const std::vector<std::string_view> views(ids.begin(), ids.end());
+    const std::vector<float> vectors(2 * kDim, 1.0f);
+    EXPECT_EQ(docs->add({.ids = views, .vectors = vectors, .metadata = {}}).code(),
+              StatusCode::kIoError);
+    EXPECT_EQ(db->checkpoint().code(), StatusCode::kIoError);
+    expect_matches(*docs, model);
+    env_.clear_faults();  // space freed
+    add_records(*docs, model, "b", 10, 2);
+    expect_matches(*docs, model);
+  }
+  expect_matches(*collection_of(*open_at(folder_)), model);
+}
+
+TEST_F(DurableDatabaseFaults, AFailedCheckpointKeepsTheDatabase) {
+  Model model;
+  auto db = open_faulty();
+  auto docs = collection_of(*db);
+  add_records(*docs, model, "a", 100, 1);
+  for (const storage::FaultOp op : {storage::FaultOp::kAppend, storage::FaultOp::kSync,
+                                    storage::FaultOp::kCreate, storage::FaultOp::kSyncDir}) {
+    env_.fail_nth(op, 1);
+    EXPECT_FALSE(db->checkpoint().is_ok());
+    env_.clear_faults();
+    add_records(*docs, model, numbered("op", static_cast<std::size_t>(op)) + "_", 5, 2);
+    expect_matches(*docs, model);
+  }
+  const fs::path crashed = crash_copy(folder_, dir_, "crashed");
+  expect_matches(*collection_of(*open_at(crashed)), model);
+  ASSERT_TRUE(db->close().is_ok());
+  expect_matches(*collection_of(*open_at(folder_)), model);
+}
+
+TEST_F(DurableDatabaseFaults, PowerFailureKeepsEverySyncedWrite) {
+  Model model;
+  {
+    auto db = open_faulty();
+    auto docs = collection_of(*db);
+    add_records(*docs, model, "a", 60, 1);
+    ASSERT_TRUE(db->checkpoint().is_ok());
+    add_records(*docs, model, "b", 20, 2);
+    remove_records(*docs, model, {"a1", "b1"});
+    power_failure();
+  }
+  expect_matches(*collection_of(*open_at(folder_)), model);
+}
+
+TEST_F(DurableDatabaseFaults, PowerFailureInNormalModeLosesOnlyUnsyncedWrites) {
+  Model synced;
+  {
+    DatabaseOptions options;
+    options.env = &env_;
+    options.sync = SyncMode::kNormal;
+    auto db = open_at(folder_, options);
+    auto docs = collection_of(*db);
+    add_records(*docs, synced, "a", 60, 1);
+    ASSERT_TRUE(db->checkpoint().is_ok());
+    Model unsynced = synced;
+    add_records(*docs, unsynced, "b", 20, 2);
+    expect_matches(*docs, unsynced);
+    power_failure();
+  }
+  expect_matches(*collection_of(*open_at(folder_)), synced);
+}
+
+}  // namespace
+}  // namespace omendb
