@@ -339,11 +339,15 @@ Result<std::vector<Hit>> Collection::search(std::span<const float> query,
 
 std::vector<Hit> Collection::State::to_hits(const Generation& g,
                                             const std::vector<Neighbor>& neighbors) {
-  std::vector<Hit> hits(neighbors.size());
-  for (std::size_t i = 0; i < neighbors.size(); ++i) {
-    hits[i].id = g.ids.id(neighbors[i].slot);
-    hits[i].distance = neighbors[i].distance;
-    if (g.has_metadata) hits[i].metadata = g.metadata[neighbors[i].slot];
+  std::vector<Hit> hits;
+  hits.reserve(neighbors.size());
+  for (const Neighbor& neighbor : neighbors) {
+    // Deleted (or replaced by an upsert) since the walk found it: its metadata is gone already.
+    if (g.index->is_deleted(neighbor.slot)) continue;
+    Hit& hit = hits.emplace_back();
+    hit.id = g.ids.id(neighbor.slot);
+    hit.distance = neighbor.distance;
+    hit.metadata = g.metadata_of(neighbor.slot);
   }
   return hits;
 }
@@ -382,9 +386,11 @@ Result<BatchHits> Collection::search_batch(std::span<const float> queries,
   std::shared_lock lock(s.records_mutex, std::defer_lock);
   if (!filter_lock.owns_lock()) lock.lock();
   for (std::size_t q = 0; q < count; ++q) {
-    for (std::size_t i = 0; i < neighbors[q].size(); ++i) {
-      hits.ids[q * options.k + i] = g->ids.id(neighbors[q][i].slot);
-      hits.distances[q * options.k + i] = neighbors[q][i].distance;
+    std::size_t column = q * options.k;
+    for (const Neighbor& neighbor : neighbors[q]) {
+      if (g->index->is_deleted(neighbor.slot)) continue;  // deleted since the search found it
+      hits.ids[column] = g->ids.id(neighbor.slot);
+      hits.distances[column++] = neighbor.distance;
     }
   }
   return hits;

@@ -61,7 +61,8 @@ struct Collection::State {
   void filtered_search(const Generation& g, std::span<const float> query,
                        const SearchOptions& options, const FilterPlan& plan,
                        std::vector<Neighbor>& out) const;
-  // Hits for `neighbors`, with ids and metadata. Caller holds records_mutex shared.
+  // Hits for `neighbors`, with ids and metadata, leaving out those deleted since the search found
+  // them. Caller holds records_mutex shared.
   static std::vector<Hit> to_hits(const Generation& g, const std::vector<Neighbor>& neighbors);
   void compact_if_mostly_deleted();
 

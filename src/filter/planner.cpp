@@ -21,7 +21,7 @@ FilterPlan plan_filtered_search(const PayloadIndex& index, const FilterExpr& fil
   plan.ef = std::min<std::size_t>(static_cast<std::size_t>(widened), SearchOptions::kMaxEf);
   if (!plan.scan) {
     plan.walk_candidates = DenseBitset(slots);
-    for (const std::uint32_t slot : plan.candidates) {
+    for (const std::uint32_t slot : plan.candidates.to_vector()) {  // faster than iterating
       if (slot < slots) plan.walk_candidates.insert(slot);
     }
   }
