@@ -1,9 +1,12 @@
 """Bad input raises the specific omendb exception, with a message naming the argument, and changes
-nothing: the collection's size and the results of a fixed query are the same afterwards."""
+nothing: the collection's size and the results of a fixed query are the same afterwards, and on
+disk not a byte of the database folder changes (no log record is written). Every case runs on an
+in-memory and on an on-disk database; the on-disk contents are also checked after a reopen."""
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,8 +20,29 @@ GOOD_ROW = [1.0, 2.0, 3.0, 4.0]
 Invalid, DimError, Duplicate = omendb.InvalidArgumentError, omendb.DimensionError, omendb.DuplicateIdError
 
 
+@pytest.fixture(params=["memory", "disk"])
+def folder(request, tmp_path) -> Path | None:
+    """Where the database lives: nowhere (in memory) or a folder."""
+    return None if request.param == "memory" else tmp_path / "db"
+
+
 @pytest.fixture
-def collection(db):
+def db(folder):
+    """A fresh database, in memory or on disk; after the test, an on-disk one must reopen with
+    exactly the contents it had."""
+    database = omendb.open(":memory:" if folder is None else folder)
+    yield database
+    if folder is None or database.closed:
+        database.close()
+        return
+    before = {name: contents(database.collection(name)) for name in database.collections()}
+    database.close()
+    with omendb.open(folder, read_only=True) as reopened:
+        assert {name: contents(reopened.collection(name)) for name in reopened.collections()} == before
+
+
+@pytest.fixture
+def collection(db, folder):
     """Five records with metadata in an l2 collection of dim 4."""
     collection = db.collection("docs", dim=DIM)
     collection.add(
@@ -26,14 +50,34 @@ def collection(db):
         vectors=np.arange(5 * DIM, dtype=np.float32).reshape(5, DIM),
         metadata=[{"row": i, "tags": ["t"]} for i in range(5)],
     )
+    FOLDERS[id(collection)] = folder
     return collection
 
 
+# The folder of each collection the fixture made (None in memory), for snapshot().
+FOLDERS: dict[int, Path | None] = {}
+
+
+def contents(collection) -> list:
+    """Every record of a collection: (id, vector bytes, metadata), by id."""
+    records = collection.get(where={"$not": {"__never__": {"$exists": True}}})
+    return sorted((r.id, r.vector.tobytes(), sorted(r.metadata.items())) for r in records)
+
+
+def folder_bytes(folder: Path | None) -> dict:
+    """Every file of the database folder and its bytes (the lock file aside)."""
+    if folder is None:
+        return {}
+    return {str(p): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "LOCK"}
+
+
 def snapshot(collection) -> tuple:
-    """What must not change: the size, and the hits and batch results of a fixed query."""
+    """What must not change: the records, the hits and batch results of a fixed query, and every
+    byte of an on-disk database's files."""
     hits = [(hit.id, hit.distance, hit.metadata) for hit in collection.search(FIXED_QUERY, k=10)]
     ids, distances = collection.search_batch([FIXED_QUERY], k=10)
-    return len(collection), hits, ids.tolist(), distances.tolist()
+    files = folder_bytes(FOLDERS.get(id(collection)))
+    return len(collection), contents(collection), hits, ids.tolist(), distances.tolist(), files
 
 
 def assert_rejected(collection, error: type, match: str, call) -> None:
@@ -79,6 +123,86 @@ def test_bad_add_raises_and_changes_nothing(collection, kwargs, error, match):
     """A bad add raises the specific error naming the argument and stores none of the batch."""
     arguments = dict(ids=["n0", "n1"], vectors=[GOOD_ROW, GOOD_ROW], metadata=None) | kwargs
     assert_rejected(collection, error, match, lambda: collection.add(**arguments))
+
+
+UPSERT_ALLOWS = {"id already stored"}  # upsert replaces stored ids; every other bad add is bad
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [case for name, case in BAD_ADDS.items() if name not in UPSERT_ALLOWS],
+    ids=[name for name in BAD_ADDS if name not in UPSERT_ALLOWS],
+)
+def test_bad_upsert_raises_and_changes_nothing(collection, kwargs, error, match):
+    """upsert refuses what add refuses (but for ids that exist), naming the argument."""
+    arguments = dict(ids=["s0", "n1"], vectors=[GOOD_ROW, GOOD_ROW], metadata=None) | kwargs
+    assert_rejected(collection, error, match, lambda: collection.upsert(**arguments))
+
+
+BAD_LOOKUPS = {
+    "ids and where": (dict(ids=["s0"], where={"row": 1}), Invalid, r"takes ids or where=, exactly one"),
+    "neither ids nor where": (dict(), Invalid, r"takes ids or where=, exactly one"),
+    "ids as one str": (dict(ids="s0"), Invalid, r"ids must be a list"),
+    "int id": (dict(ids=["s0", 3]), Invalid, r"ids\[1\] must be a str, got int"),
+    "unknown operator": (dict(where={"row": {"$near": 1}}), omendb.FilterError, r"\$near"),
+    "$in not given a list": (dict(where={"row": {"$in": 1}}), omendb.FilterError, r"\$in"),
+    "unterminated string": (dict(where="tags CONTAINS 't"), omendb.FilterError, r"unterminated"),
+}
+
+
+@pytest.mark.parametrize("kwargs, error, match", BAD_LOOKUPS.values(), ids=BAD_LOOKUPS.keys())
+@pytest.mark.parametrize("call", ["delete", "get"])
+def test_bad_delete_or_get_raises_and_changes_nothing(collection, call, kwargs, error, match):
+    """delete() and get() check their arguments before touching anything."""
+    assert_rejected(collection, error, match, lambda: getattr(collection, call)(**kwargs))
+
+
+def test_every_call_on_a_closed_database_raises_closed_error(db, collection):
+    """After close(), every call of the database and of its collections raises ClosedError."""
+    db.close()
+    calls = {
+        "collection": lambda: db.collection("docs"),
+        "collections": db.collections,
+        "drop_collection": lambda: db.drop_collection("docs"),
+        "checkpoint": db.checkpoint,
+        "refresh": db.refresh,
+        "add": lambda: collection.add(["n0"], [GOOD_ROW]),
+        "upsert": lambda: collection.upsert(["s0"], [GOOD_ROW]),
+        "delete": lambda: collection.delete(["s0"]),
+        "get": lambda: collection.get(["s0"]),
+        "count": collection.count,
+        "search": lambda: collection.search(GOOD_ROW),
+        "search_batch": lambda: collection.search_batch([GOOD_ROW]),
+        "compact": collection.compact,
+    }
+    for name, call in calls.items():
+        with pytest.raises(omendb.ClosedError):
+            call()
+        print(name, "raises ClosedError")
+
+
+def test_every_write_on_a_read_only_database_raises_read_only_error(tmp_path):
+    """A read-only handle refuses every write with ReadOnlyError and changes no file."""
+    with omendb.open(tmp_path / "db") as db:
+        db.collection("docs", dim=DIM).add(STORED_IDS, np.ones((5, DIM)), metadata=[{"row": i} for i in range(5)])
+    files = folder_bytes(tmp_path / "db")
+    with omendb.open(tmp_path / "db", read_only=True) as db:
+        docs = db.collection("docs")
+        writes = {
+            "add": lambda: docs.add(["n0"], [GOOD_ROW]),
+            "upsert": lambda: docs.upsert(["s0"], [GOOD_ROW]),
+            "delete by ids": lambda: docs.delete(["s0"]),
+            "delete by filter": lambda: docs.delete(where={"row": 1}),
+            "compact": docs.compact,
+            "create collection": lambda: db.collection("new", dim=2),
+            "drop collection": lambda: db.drop_collection("docs"),
+            "checkpoint": db.checkpoint,
+        }
+        for name, write in writes.items():
+            with pytest.raises(omendb.ReadOnlyError, match="read-only"):
+                write()
+        assert len(docs) == 5
+    assert folder_bytes(tmp_path / "db") == files
 
 
 BAD_METADATA_VALUES = {
