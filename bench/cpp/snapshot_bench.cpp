@@ -1,6 +1,8 @@
 // Snapshot write and load of collections of 128-d vectors at m = 16: write_snapshot (buffered
 // appends, crc32c, one fdatasync per file) and load_snapshot with the files in the page cache
-// (map, crc, structural checks, bulk copies, id map and payload index rebuilt).
+// (map, crc, structural checks, bulk copies, id map, payload index restored). The payload index
+// alone: restored from its saved bytes (what loading does) against rebuilt from the metadata
+// (what loading did before the payload file existed).
 //
 // The collections are synthetic but shaped like real ones: random vectors, full level-0 lists
 // (32 random neighbours), node levels drawn as HNSW draws them, upper lists among the nodes of
@@ -8,7 +10,7 @@
 // "meta" variants. They are restored through HnswIndex::restore, which takes seconds where
 // building the graph would take minutes; what is measured depends on sizes, not on graph
 // quality. Counters: bytes_per_second of files written or loaded, bytes_per_vector beyond the
-// raw floats.
+// raw floats, payload_bytes_per_vector of the payload file.
 #include <benchmark/benchmark.h>
 #include <stdlib.h>
 
@@ -124,6 +126,15 @@ SyntheticImage synthetic_image(std::size_t n, std::mt19937_64& rng) {
   return image;
 }
 
+// A typical small record of three fields: an int of a million values ("views"), a tag of four
+// values and a year of 25, in key order (as normalize_metadata leaves them).
+Metadata synthetic_metadata(std::size_t slot, std::mt19937_64& rng) {
+  static const char* const kTags[] = {"news", "blog", "spam", "misc"};
+  return {{"tag", std::string(kTags[rng() % 4])},
+          {"views", static_cast<std::int64_t>(rng() % 1'000'000)},
+          {"year", std::int64_t{2000 + static_cast<std::int64_t>(slot % 25)}}};
+}
+
 // A generation of n synthetic slots; with a small metadata record per slot when `with_metadata`.
 std::shared_ptr<Generation> synthetic_generation(std::size_t n, bool with_metadata) {
   std::mt19937_64 rng(n);
@@ -141,10 +152,7 @@ std::shared_ptr<Generation> synthetic_generation(std::size_t n, bool with_metada
   for (std::size_t slot = 0; slot < n; ++slot) {
     std::snprintf(id, sizeof id, "id-%07zu", slot);
     g->ids.insert(id);
-    if (with_metadata) {
-      g->metadata.push_back({{"tag", std::string(slot % 2 ? "news" : "blog")},
-                             {"year", std::int64_t{2000 + static_cast<std::int64_t>(slot % 25)}}});
-    }
+    if (with_metadata) g->metadata.push_back(synthetic_metadata(slot, rng));
     if (g->index->is_deleted(static_cast<std::uint32_t>(slot))) {
       g->ids.erase(id);
     } else {
@@ -181,6 +189,8 @@ void set_counters(benchmark::State& state, const Written& w, std::size_t n) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * w.bytes));
   state.counters["bytes_per_vector"] =
       static_cast<double>(w.bytes - n * kDim * sizeof(float)) / static_cast<double>(n);
+  state.counters["payload_bytes_per_vector"] =
+      static_cast<double>(w.files.back().size) / static_cast<double>(n);
 }
 
 void BM_SnapshotWrite(benchmark::State& state) {
@@ -207,6 +217,36 @@ void BM_SnapshotLoad(benchmark::State& state) {
   set_counters(state, w, n);
 }
 
+// The payload index built from the metadata of the live slots, as loading did before the payload
+// file (Generation::index_payload per live slot).
+void BM_PayloadRebuild(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  const Written& w = written(n, true);
+  for (auto _ : state) {
+    PayloadIndex index;
+    for (std::uint32_t slot = 0; slot < n; ++slot) {
+      if (!w.g->index->is_deleted(slot)) index.add(slot, w.g->metadata_of(slot));
+    }
+    benchmark::DoNotOptimize(index.live().size());
+  }
+  set_counters(state, w, n);
+}
+
+// The payload index restored from the bytes PayloadIndex::save wrote, as loading does.
+void BM_PayloadRestore(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  const Written& w = written(n, true);
+  std::vector<std::byte> bytes;
+  w.g->payload.save([&](std::span<const std::byte> piece) {
+    bytes.insert(bytes.end(), piece.begin(), piece.end());
+  });
+  for (auto _ : state) {
+    Result<PayloadIndex> index = PayloadIndex::restore(bytes, static_cast<std::uint32_t>(n));
+    if (!index.is_ok()) state.SkipWithError(index.status().message().c_str());
+  }
+  set_counters(state, w, n);
+}
+
 BENCHMARK(BM_SnapshotWrite)
     ->ArgNames({"n", "meta"})
     ->Args({200'000, 0})
@@ -218,6 +258,19 @@ BENCHMARK(BM_SnapshotLoad)
     ->Args({200'000, 0})
     ->Args({200'000, 1})
     ->Args({1'000'000, 0})
+    ->Args({1'000'000, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(BM_PayloadRebuild)
+    ->ArgNames({"n"})
+    ->Arg(200'000)
+    ->Arg(1'000'000)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(BM_PayloadRestore)
+    ->ArgNames({"n"})
+    ->Arg(200'000)
+    ->Arg(1'000'000)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

@@ -60,6 +60,10 @@ struct Database::State : std::enable_shared_from_this<Database::State> {
   Status open_reader();
   // Writes the first manifest and an empty log into the folder.
   Status create_database();
+  // kCorruption when a folder without a manifest holds log records or snapshot files: a lost
+  // MANIFEST must not turn a database into a new, empty one (whose first checkpoint would remove
+  // the old files).
+  Status check_no_data_without_manifest();
   // Whether the folder's manifest names another checkpoint than `seen`.
   bool manifest_changed_since(const storage::Manifest& seen);
   // Removes the logs and snapshot files the live manifest does not name (leftovers of failed or

@@ -15,6 +15,7 @@
 #include "db/collection_state.h"
 #include "db/database_state.h"
 #include "db/snapshot.h"
+#include "storage/log_format.h"
 #include "storage/log_reader.h"
 
 namespace omendb {
@@ -147,15 +148,9 @@ Result<LogEnd> replay_log(Database::State& db, const fs::path& path, std::uint64
     return found == collections.end() ? std::nullopt
                                       : std::optional<std::size_t>(found->second->options().dim);
   };
-  // In sync modes normal and off a power failure may persist log pages out of order, leaving a
-  // damaged record before good ones: those modes give up the records from the damage on, as they
-  // allow (docs/format.md, "Sync modes"). Mode full never loses an acknowledged record, so there
-  // damage is corruption.
-  const bool damage_ends_log = db.options.sync != SyncMode::kFull && !db.options.read_only;
   storage::LogRecord record;
   while (true) {
     Result<bool> more = reader.next(record);
-    if (!more.is_ok() && damage_ends_log && more.status().code() == StatusCode::kCorruption) break;
     if (!more.is_ok()) return more.status();
     if (!more.value()) break;
     if (record.lsn <= after_lsn) continue;
@@ -221,6 +216,7 @@ Status Database::State::open_folder() {
   lock = std::move(locked).value();
   Result<storage::Manifest> read = storage::read_manifest(*env, dir);
   if (read.status().code() == StatusCode::kNotFound) {
+    if (Status status = check_no_data_without_manifest(); !status.is_ok()) return status;
     if (Status status = create_database(); !status.is_ok()) return status;
   } else if (!read.is_ok()) {
     return read.status();
@@ -238,6 +234,30 @@ Status Database::State::open_folder() {
   collections = std::move(loaded.value().collections);
   for (auto& [name, collection] : collections) attach(*collection);
   remove_unreferenced_files();
+  return Status::ok();
+}
+
+Status Database::State::check_no_data_without_manifest() {
+  const auto refuse = [this](const std::string& file) {
+    return Status(StatusCode::kCorruption,
+                  "'" + path + "' has no MANIFEST but holds database files (" + file +
+                      "); refusing to treat it as a new database");
+  };
+  Result<std::vector<std::string>> names = env->list_dir(dir);
+  if (!names.is_ok()) return names.status();
+  for (const std::string& name : names.value()) {
+    if (!name.starts_with(kLogPrefix)) continue;
+    // A log holding only its header is a first open that crashed before its manifest: no data.
+    Result<std::uint64_t> size = env->file_size(dir / name);
+    if (!size.is_ok()) return size.status();
+    if (size.value() > storage::log::kFileHeaderSize) return refuse(name);
+  }
+  Result<std::vector<std::string>> folders = env->list_dir(collections_dir(dir));
+  if (!folders.is_ok()) return Status::ok();  // no collections folder: nothing was ever stored
+  for (const std::string& folder : folders.value()) {
+    Result<std::vector<std::string>> files = env->list_dir(collection_dir(dir, folder));
+    if (files.is_ok() && !files.value().empty()) return refuse("collections/" + folder);
+  }
   return Status::ok();
 }
 

@@ -172,6 +172,22 @@ Status write_meta(BufferedFile& out, const Generation& g) {
   return Status::ok();
 }
 
+Status write_payload(BufferedFile& out, const Generation& g) {
+  put_header(out, snapshot::kPayload, [&](ByteWriter& w) { w.put_u32(u32(g.index->size())); });
+  g.payload.save([&](std::span<const std::byte> bytes) { out.append(bytes); });
+  return Status::ok();
+}
+
+// The slots of `index` that are not deleted. Cost: O(slots).
+Bitmap live_slots(const HnswIndex& index) {
+  std::vector<std::uint32_t> live;
+  live.reserve(index.live_size());
+  for (std::uint32_t slot = 0; slot < index.size(); ++slot) {
+    if (!index.is_deleted(slot)) live.push_back(slot);
+  }
+  return Bitmap::of(live);
+}
+
 // kInvalidArgument unless `g` is a consistent generation built with `options`.
 Status check_generation(const Generation& g, const CollectionOptions& options) {
   const HnswIndex& index = *g.index;
@@ -185,6 +201,10 @@ Status check_generation(const Generation& g, const CollectionOptions& options) {
     return Status::invalid_argument(
         "snapshot: the generation's ids, metadata and index disagree "
         "on the number of slots");
+  }
+  if (!(g.payload.live() == live_slots(index))) {
+    return Status::invalid_argument(
+        "snapshot: the payload index's live slots are not the index's live slots");
   }
   return Status::ok();
 }
@@ -248,12 +268,13 @@ Status read_magic(LoadedFile& file, const snapshot::FileKind& kind) {
   return Status::ok();
 }
 
-// The four files of a snapshot, mapped and verified, each read past its magic and version.
+// The five files of a snapshot, mapped and verified, each read past its magic and version.
 struct SnapshotFiles {
   LoadedFile vectors;
   LoadedFile graph;
   LoadedFile ids;
   LoadedFile meta;
+  LoadedFile payload;
 };
 
 // Maps and verifies `files`, which must hold each kind of file exactly once.
@@ -279,7 +300,7 @@ Result<SnapshotFiles> map_all(storage::Env& env, const fs::path& dir,
       return corrupt(dir, "no " + std::string(snapshot::kFileKinds[k].suffix) + " file");
   }
   return SnapshotFiles{std::move(*loaded[0]), std::move(*loaded[1]), std::move(*loaded[2]),
-                       std::move(*loaded[3])};
+                       std::move(*loaded[3]), std::move(*loaded[4])};
 }
 
 // Reads the vectors header: the slot count, once dim is the collection's and the rows fill the
@@ -412,6 +433,25 @@ Status load_meta(LoadedFile& file, Generation& g) {
   return Status::ok();
 }
 
+// Restores g.payload from the payload file; its live set must be the index's live slots.
+Status load_payload(LoadedFile& file, Generation& g) {
+  const std::size_t size = g.index->size();
+  std::uint32_t slots = 0;
+  if (!file.in.get_u32(slots)) return corrupt(file.path, "header cut short");
+  if (slots != size) {
+    return corrupt(file.path, std::to_string(slots) + " slots, the vectors file holds " +
+                                  std::to_string(size));
+  }
+  Result<PayloadIndex> payload =
+      PayloadIndex::restore(file.map->bytes().subspan(file.in.offset()), slots);
+  if (!payload.is_ok()) return corrupt(file.path, payload.status().message());
+  if (!(payload.value().live() == live_slots(*g.index))) {
+    return corrupt(file.path, "the live set is not the graph's live slots");
+  }
+  g.payload = std::move(payload).value();
+  return Status::ok();
+}
+
 }  // namespace
 
 Result<std::vector<storage::SnapshotFile>> write_snapshot(storage::Env& env, const fs::path& dir,
@@ -419,8 +459,8 @@ Result<std::vector<storage::SnapshotFile>> write_snapshot(storage::Env& env, con
                                                           const Generation& g,
                                                           const CollectionOptions& options) {
   if (Status status = check_generation(g, options); !status.is_ok()) return status;
-  constexpr std::array<WriteBody, snapshot::kFileKinds.size()> kBodies{write_vectors, write_graph,
-                                                                       write_ids, write_meta};
+  constexpr std::array<WriteBody, snapshot::kFileKinds.size()> kBodies{
+      write_vectors, write_graph, write_ids, write_meta, write_payload};
   std::vector<storage::SnapshotFile> written;
   for (std::size_t k = 0; k < kBodies.size(); ++k) {
     const fs::path path =
@@ -448,10 +488,7 @@ Result<std::shared_ptr<Generation>> load_snapshot(storage::Env& env, const fs::p
   auto g = std::make_shared<Generation>(std::move(index).value());
   if (Status status = load_ids(snapshot_files.ids, *g); !status.is_ok()) return status;
   if (Status status = load_meta(snapshot_files.meta, *g); !status.is_ok()) return status;
-  const auto slots = static_cast<std::uint32_t>(g->index->size());
-  for (std::uint32_t slot = 0; slot < slots; ++slot) {
-    if (!g->index->is_deleted(slot)) g->index_payload(slot);
-  }
+  if (Status status = load_payload(snapshot_files.payload, *g); !status.is_ok()) return status;
   return g;
 }
 

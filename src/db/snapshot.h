@@ -1,5 +1,6 @@
-// Snapshots: a collection's state (vectors, graph, ids, metadata) written to files at a
-// checkpoint and loaded back at open without per-vector parsing or a graph rebuild.
+// Snapshots: a collection's state (vectors, graph, ids, metadata, payload index) written to files
+// at a checkpoint and loaded back at open without per-vector parsing, a graph rebuild or a
+// payload index rebuild.
 // Layout: docs/format.md, "Snapshots".
 //
 // One file per kind, named "<file number>.<kind>", each starting with its own magic and the
@@ -12,6 +13,8 @@
 //              | slots x (length u32, bytes)
 //   meta    := magic "OMENDBMD" | version u32 | slots u32 | flags u32
 //              | if flags bit 0: slots x metadata encoding (storage/record_codec.h)
+//   payload := magic "OMENDBPI" | version u32 | slots u32
+//              | the payload index as PayloadIndex::save writes it
 //
 // Thread safety: write_snapshot reads a generation no writer changes meanwhile (the caller holds
 // the collection's write lock); searches may run concurrently. load_snapshot shares nothing.
@@ -49,15 +52,18 @@ inline constexpr FileKind kVectors{"vectors", "OMENDBVC"};
 inline constexpr FileKind kGraph{"graph", "OMENDBGR"};
 inline constexpr FileKind kIds{"ids", "OMENDBID"};
 inline constexpr FileKind kMeta{"meta", "OMENDBMD"};
-inline constexpr std::array<FileKind, 4> kFileKinds{kVectors, kGraph, kIds, kMeta};
+inline constexpr FileKind kPayload{"payload", "OMENDBPI"};
+inline constexpr std::array<FileKind, 5> kFileKinds{kVectors, kGraph, kIds, kMeta, kPayload};
 
 // Header sizes: magic, version, then each kind's fields.
 inline constexpr std::size_t kVectorsHeaderBytes = 8 + 4 + 4 + 4;        // dim, slots
 inline constexpr std::size_t kGraphHeaderBytes = 8 + 4 + 4 + 4 + 4 + 4;  // m, slots, entry
 inline constexpr std::size_t kIdsHeaderBytes = 8 + 4 + 4 + 8;            // slots, id bytes
 inline constexpr std::size_t kMetaHeaderBytes = 8 + 4 + 4 + 4;           // slots, flags
+inline constexpr std::size_t kPayloadHeaderBytes = 8 + 4 + 4;            // slots
 inline constexpr std::size_t kMaxHeaderBytes =
-    std::max({kVectorsHeaderBytes, kGraphHeaderBytes, kIdsHeaderBytes, kMetaHeaderBytes});
+    std::max({kVectorsHeaderBytes, kGraphHeaderBytes, kIdsHeaderBytes, kMetaHeaderBytes,
+              kPayloadHeaderBytes});
 // Meta flag bit: one metadata encoding per slot follows the header. No other bit is defined.
 inline constexpr std::uint32_t kMetaHasMetadata = 1;
 
@@ -68,10 +74,10 @@ inline constexpr std::uint32_t kMetaHasMetadata = 1;
 // the order of snapshot::kFileKinds. Each file is fdatasynced; `dir` is not (the caller syncs it
 // once for all files). Precondition: every published slot of g is linked (no batch is half
 // applied). kInvalidArgument, leaving no files, when g does not match `options` or breaks a rule
-// load_snapshot checks (ids, metadata), so whatever is written loads back.
-// Cost: one sequential write of the vectors, the graph, the ids and the metadata through 1 MiB
-// appends, and a disk flush per file. On error, the files written so far are removed as far as
-// the Env allows.
+// load_snapshot checks (ids, metadata, the payload index's live set), so whatever is written
+// loads back. Cost: one sequential write of the vectors, the graph, the ids, the metadata and the
+// payload index (each numeric column merged into one sorted run) through 1 MiB appends, and a
+// disk flush per file. On error, the files written so far are removed as far as the Env allows.
 Result<std::vector<storage::SnapshotFile>> write_snapshot(storage::Env& env,
                                                           const std::filesystem::path& dir,
                                                           std::uint64_t file_number,
@@ -80,14 +86,16 @@ Result<std::vector<storage::SnapshotFile>> write_snapshot(storage::Env& env,
 
 // The generation stored in `files` (as write_snapshot returned them, from the manifest) in the
 // folder `dir`. Every file's size and crc32c are checked before it is used, and every count,
-// slot, level, flag, id and metadata record read from it is checked against the bytes present,
-// the other files and the collection's options (HnswIndex::restore for the graph), so damaged
-// or hostile files give kCorruption ("<path>: snapshot: <what>"; also for a missing file, or a
-// kind of file missing, repeated or unknown), never a crash or an allocation beyond a small
+// slot, level, flag, id, metadata record and payload posting read from it is checked against the
+// bytes present, the other files and the collection's options (HnswIndex::restore for the graph,
+// PayloadIndex::restore for the payload index, whose live set must be the graph's live slots), so
+// damaged or hostile files give kCorruption ("<path>: snapshot: <what>"; also for a missing file,
+// or a kind of file missing, repeated or unknown), never a crash or an allocation beyond a small
 // constant times the files' size; kIoError when a file cannot be mapped. The result is a full
 // generation: writes go on from it. Cost: a crc pass and a check pass over the mapped files, bulk
 // copies into the index (one memcpy per arena chunk), one hash insert per id, the payload index
-// rebuilt from the metadata; about 0.55 s for 1M x 128 floats in the page cache.
+// restored from its file (bitmaps copied, columns read in order, no sorting); about 0.55 s for
+// 1M x 128 floats in the page cache (docs/format.md, "Loading and validation", for more).
 Result<std::shared_ptr<Generation>> load_snapshot(storage::Env& env,
                                                   const std::filesystem::path& dir,
                                                   std::span<const storage::SnapshotFile> files,

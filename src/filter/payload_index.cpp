@@ -1,40 +1,31 @@
 #include "filter/payload_index.h"
 
-#include <roaring/roaring.h>
-
 #include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
-#include <new>
+#include <iterator>
 #include <string_view>
 #include <utility>
 #include <variant>
 
+#include "filter/payload_index_parts.h"
+
 namespace omendb {
 namespace {
 
-roaring_bitmap_t* raw(void* bits) { return static_cast<roaring_bitmap_t*>(bits); }
-
-roaring_bitmap_t* checked(roaring_bitmap_t* bits) {
-  if (bits == nullptr) throw std::bad_alloc();
-  return bits;
-}
+using payload_internal::checked;
+using payload_internal::kChunkWords;
+using payload_internal::kMaxArrayCardinality;
+using payload_internal::kNoRunContainerCookie;
+using payload_internal::raw;
 
 // Small or sparse input is sorted and added; large dense input (slots spanning at most
 // kDenseSpan times its size) is set in a plain bit array, which is then written out in CRoaring's
-// portable serialization format and read back: 4-5x faster than inserting sorted slots.
+// portable serialization format (without run containers) and read back: 4-5x faster than
+// inserting sorted slots.
 constexpr std::size_t kSortBelow = 1024;
 constexpr std::size_t kDenseSpan = 256;
-
-// The portable format (github.com/RoaringBitmap/RoaringFormatSpec), without run containers:
-// cookie, container count, per container (key, cardinality - 1) and a byte offset, then each
-// container: up to 4096 sorted uint16 values, or a bitset of 1024 uint64 words. All
-// little-endian.
-static_assert(std::endian::native == std::endian::little, "the portable format is little-endian");
-constexpr std::uint32_t kNoRunContainerCookie = 12346;
-constexpr std::size_t kChunkWords = 1024;  // one container: 65536 slots
-constexpr std::uint32_t kMaxArrayCardinality = 4096;
 
 template <class T>
 char* put(char* out, T value) {
@@ -195,6 +186,11 @@ bool operator==(const Bitmap& a, const Bitmap& b) noexcept {
   return roaring_bitmap_equals(raw(a.bits_), raw(b.bits_));
 }
 
+bool Bitmap::is_subset_of(const Bitmap& other) const noexcept {
+  if (empty()) return true;
+  return other.bits_ != nullptr && roaring_bitmap_is_subset(raw(bits_), raw(other.bits_));
+}
+
 std::vector<std::uint32_t> Bitmap::to_vector() const {
   std::vector<std::uint32_t> slots(size());
   if (!slots.empty()) roaring_bitmap_to_uint32_array(raw(bits_), slots.data());
@@ -223,78 +219,8 @@ void Bitmap::Iterator::refill() {
   }
 }
 
+namespace payload_internal {
 namespace {
-
-// ---------------------------------------------------------------------------------------------
-// Postings: the slots holding one value.
-
-// A union of slot sets being built: bitmaps are OR-ed in as they come, loose slots (small
-// postings, column runs) are gathered and made into one bitmap at the end, so that an $in over
-// many small postings costs one bitmap construction, not one per value.
-struct SlotUnion {
-  Bitmap bits;
-  std::vector<std::uint32_t> loose;
-
-  Bitmap finish() && {
-    if (loose.empty()) return std::move(bits);
-    if (bits.empty()) return Bitmap::of(loose);
-    return std::move(bits) | Bitmap::of(loose);
-  }
-};
-
-// A sorted vector while small (4 bytes a slot, where a bitmap costs ~150 bytes even for one
-// slot: fields with a distinct value per record stay cheap), a Bitmap past kSmallMax slots.
-// It stays a Bitmap when it shrinks again.
-class Posting {
- public:
-  static constexpr std::size_t kSmallMax = 64;
-
-  bool empty() const noexcept { return large_ ? bits_.empty() : small_.empty(); }
-  std::uint64_t size() const noexcept { return large_ ? bits_.size() : small_.size(); }
-
-  void add(std::uint32_t slot) {
-    if (large_) {
-      bits_.add(slot);
-      return;
-    }
-    const auto it = std::lower_bound(small_.begin(), small_.end(), slot);
-    if (it != small_.end() && *it == slot) return;
-    small_.insert(it, slot);
-    if (small_.size() > kSmallMax) {
-      bits_ = Bitmap::of(small_);
-      std::vector<std::uint32_t>().swap(small_);
-      large_ = true;
-    }
-  }
-
-  void remove(std::uint32_t slot) {
-    if (large_) {
-      bits_.remove(slot);
-      return;
-    }
-    const auto it = std::lower_bound(small_.begin(), small_.end(), slot);
-    if (it != small_.end() && *it == slot) small_.erase(it);
-  }
-
-  void set(std::uint32_t slot, bool insert) { insert ? add(slot) : remove(slot); }
-
-  void add_to(SlotUnion& out) const {
-    if (large_) {
-      out.bits |= bits_;
-    } else {
-      out.loose.insert(out.loose.end(), small_.begin(), small_.end());
-    }
-  }
-
-  Bitmap to_bitmap() const { return large_ ? bits_ : Bitmap::of(small_); }
-
- private:
-  std::vector<std::uint32_t> small_;  // sorted, while !large_
-  Bitmap bits_;                       // once large_
-  bool large_ = false;
-};
-
-using PostingMap = std::map<std::string, Posting, std::less<>>;
 
 const Posting& posting_of(const PostingMap& map, std::string_view key) {
   static const Posting kEmpty;
@@ -325,23 +251,21 @@ std::string list_key(const std::vector<std::string>& list) {
   return key;
 }
 
+// Whether d is a whole number within int64's range: such a double is stored as an int.
+bool fits_int(double d) { return d == std::trunc(d) && d >= -0x1p63 && d < 0x1p63; }
+
+// Precondition: d is not NaN and not an integral value within int64's range.
+int compare_int_double(std::int64_t i, double d) {
+  if (d >= 0x1p63) return -1;
+  if (d < -0x1p63) return 1;
+  return i <= static_cast<std::int64_t>(std::floor(d)) ? -1 : 1;  // d is fractional
+}
+
+}  // namespace
+
 // ---------------------------------------------------------------------------------------------
 // Numbers on one exact scale.
 
-// An int64 or a double. Integral doubles within int64's range are stored as ints, so equal
-// values have one key whatever their type (2020 and 2020.0, 0 and -0.0). The doubles left are
-// fractional (then |d| < 2^52) or beyond int64's range (or infinite), which lets
-// compare_int_double be exact: no value goes through a rounding conversion.
-struct NumKey {
-  std::uint64_t bits = 0;  // the int64 or the double, by is_int
-  bool is_int = true;
-
-  std::int64_t as_int() const { return std::bit_cast<std::int64_t>(bits); }
-  double as_double() const { return std::bit_cast<double>(bits); }
-};
-
-// The key of a number; nullopt for every other kind and for NaN (which equals and orders with
-// nothing, so it is in no posting).
 std::optional<NumKey> number_key(const Value& value) {
   if (const auto* integer = std::get_if<std::int64_t>(&value)) {
     return NumKey{std::bit_cast<std::uint64_t>(*integer), true};
@@ -349,17 +273,12 @@ std::optional<NumKey> number_key(const Value& value) {
   const auto* real = std::get_if<double>(&value);
   if (real == nullptr || std::isnan(*real)) return std::nullopt;
   const double d = *real;
-  if (d == std::trunc(d) && d >= -0x1p63 && d < 0x1p63) {
-    return NumKey{std::bit_cast<std::uint64_t>(static_cast<std::int64_t>(d)), true};
-  }
+  if (fits_int(d)) return NumKey{std::bit_cast<std::uint64_t>(static_cast<std::int64_t>(d)), true};
   return NumKey{std::bit_cast<std::uint64_t>(d), false};
 }
 
-// Precondition: d is not NaN and not an integral value within int64's range.
-int compare_int_double(std::int64_t i, double d) {
-  if (d >= 0x1p63) return -1;
-  if (d < -0x1p63) return 1;
-  return i <= static_cast<std::int64_t>(std::floor(d)) ? -1 : 1;  // d is fractional
+bool is_canonical(NumKey key) {
+  return key.is_int || (!std::isnan(key.as_double()) && !fits_int(key.as_double()));
 }
 
 int compare(NumKey a, NumKey b) {
@@ -420,245 +339,215 @@ struct Interval {
   }
 };
 
-// The numbers of one field as (number, slot) entries, kept by the logarithmic method: a buffer
-// of at most kBufferMax unsorted entries and levels of sorted entries, level i holding about
-// kBufferMax * 2^i or none. A full buffer is sorted and carried up, merging with each occupied
-// level until an empty one takes it, like a binary counter: amortised O(log n) entry moves a
-// write. An interval is one binary search per level, then sequential runs. A removal marks its
-// entry dead in place (O(log^2 n)); merges drop dead entries, and once half of all entries are
-// dead everything is merged into one level. Const methods change nothing.
-class NumericColumn {
- public:
-  std::uint64_t size() const noexcept { return slots_.size(); }
+// ---------------------------------------------------------------------------------------------
+// NumericColumn
 
-  void add(NumKey key, std::uint32_t slot) {
-    buffer_.push_back(Entry{key.bits, slot, key.is_int, false});
-    slots_.add(slot);
-    if (buffer_.size() >= kBufferMax) flush();
+NumericColumn NumericColumn::of_sorted(std::vector<Entry> entries, Posting slots) {
+  NumericColumn column;
+  if (entries.empty()) return column;
+  // The level a binary counter would have carried this many entries to.
+  std::size_t level = 0;
+  while ((kBufferMax << level) < entries.size()) ++level;
+  column.levels_.resize(level + 1);
+  column.entries_ = entries.size();
+  column.levels_.back().entries = std::move(entries);
+  column.slots_ = std::move(slots);
+  return column;
+}
+
+void NumericColumn::remove(NumKey key, std::uint32_t slot) {
+  slots_.remove(slot);
+  const Entry target{key.bits, slot, key.is_int, false};
+  const auto buffered =
+      std::find_if(buffer_.begin(), buffer_.end(), [&](const Entry& e) { return same(e, target); });
+  if (buffered != buffer_.end()) {
+    *buffered = buffer_.back();
+    buffer_.pop_back();
+    return;
   }
+  for (Level& level : levels_) {
+    const auto it = std::lower_bound(level.entries.begin(), level.entries.end(), target, less);
+    if (it != level.entries.end() && same(*it, target) && !it->dead) {
+      it->dead = true;
+      ++level.dead;
+      ++dead_;
+      break;
+    }
+  }
+  if (2 * dead_ > entries_) merge_all();
+}
 
-  void remove(NumKey key, std::uint32_t slot) {
-    slots_.remove(slot);
-    const Entry target{key.bits, slot, key.is_int, false};
-    const auto buffered = std::find_if(buffer_.begin(), buffer_.end(),
-                                       [&](const Entry& e) { return same(e, target); });
-    if (buffered != buffer_.end()) {
-      *buffered = buffer_.back();
-      buffer_.pop_back();
+void NumericColumn::add_matches(const Interval& interval, SlotUnion& out) const {
+  std::vector<Run> runs(levels_.size());
+  std::size_t in_runs = 0;
+  for (std::size_t i = 0; i < levels_.size(); ++i) {
+    runs[i] = run(levels_[i].entries, interval);
+    in_runs += static_cast<std::size_t>(runs[i].second - runs[i].first);
+  }
+  const bool complement = 2 * in_runs > entries_ + buffer_.size();
+  std::vector<std::uint32_t> outside;
+  std::vector<std::uint32_t>& slots = complement ? outside : out.loose;
+  const auto take = [&slots](Iterator begin, Iterator end) {
+    for (Iterator it = begin; it != end; ++it) {
+      if (!it->dead) slots.push_back(it->slot);
+    }
+  };
+  for (std::size_t i = 0; i < levels_.size(); ++i) {
+    if (complement) {
+      take(levels_[i].entries.begin(), runs[i].first);
+      take(runs[i].second, levels_[i].entries.end());
+    } else {
+      take(runs[i].first, runs[i].second);
+    }
+  }
+  for (const Entry& e : buffer_) {
+    if (interval.holds(e.key()) != complement) slots.push_back(e.slot);
+  }
+  if (complement) out.bits |= slots_.to_bitmap() - Bitmap::of(outside);
+}
+
+std::uint64_t NumericColumn::count(const Interval& interval) const {
+  std::uint64_t n = 0;
+  for (const Level& level : levels_) {
+    const auto [first, last] = run(level.entries, interval);
+    n += level.dead == 0 ? static_cast<std::uint64_t>(last - first)
+                         : static_cast<std::uint64_t>(
+                               std::count_if(first, last, [](const Entry& e) { return !e.dead; }));
+  }
+  for (const Entry& e : buffer_) n += interval.holds(e.key()) ? 1 : 0;
+  return n;
+}
+
+std::vector<NumericColumn::Entry> NumericColumn::sorted_entries() const {
+  std::vector<Entry> out = buffer_;
+  std::sort(out.begin(), out.end(), less);
+  std::vector<Entry> live;
+  std::vector<Entry> merged;
+  for (const Level& level : levels_) {  // smallest first: each merge at most doubles the next level
+    live.clear();
+    std::copy_if(level.entries.begin(), level.entries.end(), std::back_inserter(live),
+                 [](const Entry& e) { return !e.dead; });
+    merged.resize(out.size() + live.size());
+    std::merge(out.begin(), out.end(), live.begin(), live.end(), merged.begin(), less);
+    std::swap(out, merged);
+  }
+  return out;
+}
+
+NumericColumn::Run NumericColumn::run(const std::vector<Entry>& entries, const Interval& interval) {
+  const auto below = [](const Entry& e, NumKey key) { return compare(e.key(), key) < 0; };
+  const auto above = [](NumKey key, const Entry& e) { return compare(key, e.key()) < 0; };
+  Iterator first = entries.begin();
+  Iterator last = entries.end();
+  if (interval.low) {
+    first = interval.low_inclusive
+                ? std::lower_bound(entries.begin(), entries.end(), *interval.low, below)
+                : std::upper_bound(entries.begin(), entries.end(), *interval.low, above);
+  }
+  if (interval.high) {
+    last = interval.high_inclusive ? std::upper_bound(first, entries.end(), *interval.high, above)
+                                   : std::lower_bound(first, entries.end(), *interval.high, below);
+  }
+  return {first, std::max(first, last)};
+}
+
+std::vector<NumericColumn::Entry> NumericColumn::merge(Level& level,
+                                                       const std::vector<Entry>& sorted) {
+  if (level.dead > 0) {
+    std::erase_if(level.entries, [](const Entry& e) { return e.dead; });
+    entries_ -= level.dead;
+    dead_ -= level.dead;
+  }
+  std::vector<Entry> out(level.entries.size() + sorted.size());
+  std::merge(level.entries.begin(), level.entries.end(), sorted.begin(), sorted.end(), out.begin(),
+             less);
+  level = Level();
+  return out;
+}
+
+void NumericColumn::flush() {
+  std::sort(buffer_.begin(), buffer_.end(), less);
+  entries_ += buffer_.size();
+  std::vector<Entry> carry = std::exchange(buffer_, {});
+  buffer_.reserve(kBufferMax);
+  for (Level& level : levels_) {
+    if (level.entries.empty()) {
+      level.entries = std::move(carry);
       return;
     }
-    for (Level& level : levels_) {
-      const auto it = std::lower_bound(level.entries.begin(), level.entries.end(), target, less);
-      if (it != level.entries.end() && same(*it, target) && !it->dead) {
-        it->dead = true;
-        ++level.dead;
-        ++dead_;
-        break;
-      }
-    }
-    if (2 * dead_ > entries_) merge_all();
+    carry = merge(level, carry);
   }
+  levels_.push_back(Level{std::move(carry), 0});
+}
 
-  // out gets the slots whose number lies in `interval`. Cost: O(levels * log n + matches); when
-  // the interval covers more than half the column, O(levels * log n + non-matches) instead.
-  void add_matches(const Interval& interval, SlotUnion& out) const {
-    std::vector<Run> runs(levels_.size());
-    std::size_t in_runs = 0;
-    for (std::size_t i = 0; i < levels_.size(); ++i) {
-      runs[i] = run(levels_[i].entries, interval);
-      in_runs += static_cast<std::size_t>(runs[i].second - runs[i].first);
-    }
-    const bool complement = 2 * in_runs > entries_ + buffer_.size();
-    std::vector<std::uint32_t> outside;
-    std::vector<std::uint32_t>& slots = complement ? outside : out.loose;
-    const auto take = [&slots](Iterator begin, Iterator end) {
-      for (Iterator it = begin; it != end; ++it) {
-        if (!it->dead) slots.push_back(it->slot);
-      }
-    };
-    for (std::size_t i = 0; i < levels_.size(); ++i) {
-      if (complement) {
-        take(levels_[i].entries.begin(), runs[i].first);
-        take(runs[i].second, levels_[i].entries.end());
-      } else {
-        take(runs[i].first, runs[i].second);
-      }
-    }
-    for (const Entry& e : buffer_) {
-      if (interval.holds(e.key()) != complement) slots.push_back(e.slot);
-    }
-    if (complement) out.bits |= slots_.to_bitmap() - Bitmap::of(outside);
+void NumericColumn::merge_all() {
+  std::vector<Entry> all;
+  for (Level& level : levels_) all = merge(level, all);
+  levels_.back().entries = std::move(all);
+}
+
+// ---------------------------------------------------------------------------------------------
+// FieldIndex
+
+void FieldIndex::update(std::uint32_t slot, const Value& value, bool insert) {
+  present.set(slot, insert);
+  if (const bool* flag = std::get_if<bool>(&value)) {
+    (*flag ? trues : falses).set(slot, insert);
+  } else if (const std::optional<NumKey> key = number_key(value)) {
+    insert ? numbers.add(*key, slot) : numbers.remove(*key, slot);
+  } else if (const auto* text = std::get_if<std::string>(&value)) {
+    string_slots.set(slot, insert);
+    set_posting(strings, *text, slot, insert);
+  } else if (const auto* list = std::get_if<std::vector<std::string>>(&value)) {
+    set_posting(lists, list_key(*list), slot, insert);
+    for (const std::string& element : *list) set_posting(elements, element, slot, insert);
   }
+}
 
-  // How many slots add_matches() gives. Cost: O(levels * log n + kBufferMax), plus the runs'
-  // lengths in levels holding dead entries.
-  std::uint64_t count(const Interval& interval) const {
-    std::uint64_t n = 0;
-    for (const Level& level : levels_) {
-      const auto [first, last] = run(level.entries, interval);
-      n += level.dead == 0 ? static_cast<std::uint64_t>(last - first)
-                           : static_cast<std::uint64_t>(std::count_if(
-                                 first, last, [](const Entry& e) { return !e.dead; }));
-    }
-    for (const Entry& e : buffer_) n += interval.holds(e.key()) ? 1 : 0;
-    return n;
+void FieldIndex::add_equal(const Value& operand, SlotUnion& out) const {
+  if (const bool* flag = std::get_if<bool>(&operand)) {
+    (*flag ? trues : falses).add_to(out);
+  } else if (const std::optional<NumKey> key = number_key(operand)) {
+    numbers.add_matches(Interval::of(FilterOp::kEq, *key), out);
+  } else if (const auto* text = std::get_if<std::string>(&operand)) {
+    posting_of(strings, *text).add_to(out);
+    posting_of(elements, *text).add_to(out);
+  } else if (const auto* list = std::get_if<std::vector<std::string>>(&operand)) {
+    posting_of(lists, list_key(*list)).add_to(out);
   }
+}
 
- private:
-  static constexpr std::size_t kBufferMax = 64;
-
-  struct Entry {
-    std::uint64_t bits;
-    std::uint32_t slot;
-    bool is_int;
-    bool dead;
-
-    NumKey key() const { return {bits, is_int}; }
-  };
-  struct Level {
-    std::vector<Entry> entries;  // by (number, slot), dead ones included
-    std::size_t dead = 0;
-  };
-  using Iterator = std::vector<Entry>::const_iterator;
-  using Run = std::pair<Iterator, Iterator>;
-
-  static bool less(const Entry& a, const Entry& b) {
-    const int c = compare(a.key(), b.key());
-    return c != 0 ? c < 0 : a.slot < b.slot;
+std::uint64_t FieldIndex::count_equal(const Value& operand) const {
+  if (const bool* flag = std::get_if<bool>(&operand)) return (*flag ? trues : falses).size();
+  if (const std::optional<NumKey> key = number_key(operand)) {
+    return numbers.count(Interval::of(FilterOp::kEq, *key));
   }
-  static bool same(const Entry& a, const Entry& b) {
-    return a.slot == b.slot && compare(a.key(), b.key()) == 0;
+  if (const auto* text = std::get_if<std::string>(&operand)) {
+    return posting_of(strings, *text).size() + posting_of(elements, *text).size();
   }
-
-  // The entries of `entries` whose number lies in `interval`.
-  static Run run(const std::vector<Entry>& entries, const Interval& interval) {
-    const auto below = [](const Entry& e, NumKey key) { return compare(e.key(), key) < 0; };
-    const auto above = [](NumKey key, const Entry& e) { return compare(key, e.key()) < 0; };
-    Iterator first = entries.begin();
-    Iterator last = entries.end();
-    if (interval.low) {
-      first = interval.low_inclusive
-                  ? std::lower_bound(entries.begin(), entries.end(), *interval.low, below)
-                  : std::upper_bound(entries.begin(), entries.end(), *interval.low, above);
-    }
-    if (interval.high) {
-      last = interval.high_inclusive
-                 ? std::upper_bound(first, entries.end(), *interval.high, above)
-                 : std::lower_bound(first, entries.end(), *interval.high, below);
-    }
-    return {first, std::max(first, last)};
+  if (const auto* list = std::get_if<std::vector<std::string>>(&operand)) {
+    return posting_of(lists, list_key(*list)).size();
   }
+  return 0;
+}
 
-  // The live entries of `level` and of `sorted`, merged; `level` is left empty.
-  std::vector<Entry> merge(Level& level, const std::vector<Entry>& sorted) {
-    if (level.dead > 0) {
-      std::erase_if(level.entries, [](const Entry& e) { return e.dead; });
-      entries_ -= level.dead;
-      dead_ -= level.dead;
-    }
-    std::vector<Entry> out(level.entries.size() + sorted.size());
-    std::merge(level.entries.begin(), level.entries.end(), sorted.begin(), sorted.end(),
-               out.begin(), less);
-    level = Level();
-    return out;
-  }
+Bitmap FieldIndex::numbers_in(const Interval& interval) const {
+  SlotUnion out;
+  numbers.add_matches(interval, out);
+  return std::move(out).finish();
+}
 
-  void flush() {
-    std::sort(buffer_.begin(), buffer_.end(), less);
-    entries_ += buffer_.size();
-    std::vector<Entry> carry = std::exchange(buffer_, {});
-    buffer_.reserve(kBufferMax);
-    for (Level& level : levels_) {
-      if (level.entries.empty()) {
-        level.entries = std::move(carry);
-        return;
-      }
-      carry = merge(level, carry);
-    }
-    levels_.push_back(Level{std::move(carry), 0});
-  }
-
-  // Everything into the top level, dead entries dropped.
-  void merge_all() {
-    std::vector<Entry> all;
-    for (Level& level : levels_) all = merge(level, all);
-    levels_.back().entries = std::move(all);
-  }
-
-  std::vector<Entry> buffer_;  // newest entries, unsorted, none dead
-  std::vector<Level> levels_;
-  std::size_t entries_ = 0;  // in levels_, dead ones included
-  std::size_t dead_ = 0;     // dead entries in levels_
-  Posting slots_;            // the live slots with a number here, for complements
-};
-
-}  // namespace
+}  // namespace payload_internal
 
 // ---------------------------------------------------------------------------------------------
 // PayloadIndex
 
-struct PayloadIndex::Field {
-  Posting present;       // the field is present, null included
-  Posting trues;         // value true
-  Posting falses;        // value false
-  Posting string_slots;  // value is a string
-  PostingMap strings;    // string -> the slots with that value
-  PostingMap elements;   // string -> the slots whose list holds it
-  PostingMap lists;      // list_key(list) -> the slots with that list
-  NumericColumn numbers;
-
-  void update(std::uint32_t slot, const Value& value, bool insert) {
-    present.set(slot, insert);
-    if (const bool* flag = std::get_if<bool>(&value)) {
-      (*flag ? trues : falses).set(slot, insert);
-    } else if (const std::optional<NumKey> key = number_key(value)) {
-      insert ? numbers.add(*key, slot) : numbers.remove(*key, slot);
-    } else if (const auto* text = std::get_if<std::string>(&value)) {
-      string_slots.set(slot, insert);
-      set_posting(strings, *text, slot, insert);
-    } else if (const auto* list = std::get_if<std::vector<std::string>>(&value)) {
-      set_posting(lists, list_key(*list), slot, insert);
-      for (const std::string& element : *list) set_posting(elements, element, slot, insert);
-    }
-  }
-
-  // out gets the slots whose value equals `operand` (filter/expression.h: across int and float;
-  // a list's element equals a string operand; null equals nothing).
-  void add_equal(const Value& operand, SlotUnion& out) const {
-    if (const bool* flag = std::get_if<bool>(&operand)) {
-      (*flag ? trues : falses).add_to(out);
-    } else if (const std::optional<NumKey> key = number_key(operand)) {
-      numbers.add_matches(Interval::of(FilterOp::kEq, *key), out);
-    } else if (const auto* text = std::get_if<std::string>(&operand)) {
-      posting_of(strings, *text).add_to(out);
-      posting_of(elements, *text).add_to(out);
-    } else if (const auto* list = std::get_if<std::vector<std::string>>(&operand)) {
-      posting_of(lists, list_key(*list)).add_to(out);
-    }
-  }
-
-  // The size of what add_equal() gives. A slot holds a string or a list, never both, so the two
-  // string postings are disjoint.
-  std::uint64_t count_equal(const Value& operand) const {
-    if (const bool* flag = std::get_if<bool>(&operand)) return (*flag ? trues : falses).size();
-    if (const std::optional<NumKey> key = number_key(operand)) {
-      return numbers.count(Interval::of(FilterOp::kEq, *key));
-    }
-    if (const auto* text = std::get_if<std::string>(&operand)) {
-      return posting_of(strings, *text).size() + posting_of(elements, *text).size();
-    }
-    if (const auto* list = std::get_if<std::vector<std::string>>(&operand)) {
-      return posting_of(lists, list_key(*list)).size();
-    }
-    return 0;
-  }
-
-  Bitmap numbers_in(const Interval& interval) const {
-    SlotUnion out;
-    numbers.add_matches(interval, out);
-    return std::move(out).finish();
-  }
-};
+using payload_internal::Interval;
+using payload_internal::number_key;
+using payload_internal::NumKey;
+using payload_internal::posting_of;
+using payload_internal::PostingMap;
+using payload_internal::SlotUnion;
 
 // What the index knows of a filter's matches: lower ⊆ matches ⊆ upper. `lower` is kept only
 // while !exact (when exact, the matches are `upper`).

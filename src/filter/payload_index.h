@@ -23,15 +23,20 @@
 // expression.h rules out, is bounded by the live slots.) Above such a subtree, superset()
 // returns a superset and says so; $not turns a subtree's lower bound into its upper bound.
 //
-// Thread safety: none inside. Const methods change nothing, so any number of threads may call
-// them at once; add() and remove() need exclusive access. The collection guarantees both with its
-// records lock (writers exclusive, readers shared); single writer with concurrent readers is not
-// supported here.
+// A snapshot stores the whole index (save(), restore(): payload_index_io.cpp; layout:
+// docs/format.md, "Payload file"), so opening a collection does not re-index its metadata. The
+// parts (postings, columns, a field's index) are in payload_index_parts.h.
+//
+// Thread safety: none inside. Const methods (save() included) change nothing, so any number of
+// threads may call them at once; add() and remove() need exclusive access. The collection
+// guarantees both with its records lock (writers exclusive, readers shared); single writer with
+// concurrent readers is not supported here.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <memory>
@@ -42,8 +47,13 @@
 
 #include "filter/expression.h"
 #include "omendb/metadata.h"
+#include "omendb/status.h"
 
 namespace omendb {
+
+namespace payload_internal {
+struct FieldIndex;
+}  // namespace payload_internal
 
 // A set of uint32 slots, compressed (a CRoaring bitmap behind this wrapper, so callers need no
 // CRoaring headers). A value type: copies are deep; moves and an empty set allocate nothing.
@@ -79,9 +89,25 @@ class Bitmap {
   friend Bitmap operator|(Bitmap a, const Bitmap& b) { return a |= b; }
   friend Bitmap operator-(Bitmap a, const Bitmap& b) { return a -= b; }
   friend bool operator==(const Bitmap& a, const Bitmap& b) noexcept;
+  // Whether every slot of this set is in `other`. Cost: O(size of both), word-parallel when
+  // dense; allocates nothing.
+  bool is_subset_of(const Bitmap& other) const noexcept;
 
   // The slots in ascending order, e.g. for HnswIndex::search_slots.
   std::vector<std::uint32_t> to_vector() const;
+
+  // Appends the set to `out` in CRoaring's portable serialization format
+  // (github.com/RoaringBitmap/RoaringFormatSpec): about 2 bytes a slot for sparse sets, 1 bit a
+  // slot for dense ones. Cost: O(size in bytes).
+  void append_portable(std::vector<std::byte>& out) const;
+
+  // The set that `bytes`, all of them, serialize in the portable format, read as untrusted
+  // input: the structure (cookie, container count and keys, offsets, lengths) and every
+  // container's content (sorted unique values, run bounds, cardinalities that match) are checked
+  // before CRoaring sees the bytes, as is every slot being below `limit`. kCorruption naming the
+  // first problem otherwise; never reads past `bytes`, allocates at most a small multiple of its
+  // size. Cost: one pass over the bytes to check, one to copy.
+  static Result<Bitmap> from_portable(std::span<const std::byte> bytes, std::uint64_t limit);
 
   // Ascending iteration: `for (std::uint32_t slot : bitmap)`. The bitmap must outlive the loop
   // and not change during it.
@@ -170,8 +196,27 @@ class PayloadIndex {
   // without building a set; otherwise as superset().
   std::uint64_t estimate(const FilterExpr& filter) const;
 
+  using ByteSink = std::function<void(std::span<const std::byte>)>;
+
+  // Writes the whole index to `sink`, in pieces of up to about 1 MiB, in the layout of
+  // docs/format.md ("Payload file"): the live set, then per field its postings and its numeric
+  // column as one sorted run of its live entries. restore() of the bytes gives an index that
+  // answers every query as this one does. Cost: one pass over the postings and the columns (each
+  // column's levels merged: O(n) entry moves), memory for one column's live entries.
+  void save(const ByteSink& sink) const;
+
+  // The index that save() wrote as `bytes`, for a collection of `slots` slots, read as untrusted
+  // input: every count and length is checked against the bytes left, every slot against
+  // `slots`, every posting against the present set of its field (and that against the live set),
+  // every order (field keys, values, numbers, slots) and tag as save() writes them; kCorruption
+  // naming the first problem (and the field and value it lies in) otherwise, never a crash.
+  // Memory: at most what the restored index holds (16 bytes per column entry, a column holding
+  // at most `slots` entries) plus a small multiple of `bytes`. Cost: one pass over the bytes;
+  // postings are read whole (CRoaring containers copied), columns without sorting.
+  static Result<PayloadIndex> restore(std::span<const std::byte> bytes, std::uint32_t slots);
+
  private:
-  struct Field;
+  using Field = payload_internal::FieldIndex;
   struct Bounds;
 
   // The field's index; an empty one for a field no live slot has.

@@ -84,7 +84,8 @@ class HnswIndex {
   void mark_deleted(std::uint32_t slot) noexcept;
   // Relinks the live neighbours of deleted `slots` around them, spread over `pool`: each such
   // neighbour that links to a deleted node gets that node's live neighbours as candidates and keeps
-  // the best by the heuristic. Writer only. Cost: O(slots * m^2) distance computations.
+  // the best by the heuristic; a deleted entry point moves to a live node. Writer only. Cost:
+  // O(slots * m^2) distance computations, plus O(size) when the entry point was deleted.
   void repair(std::span<const std::uint32_t> slots, ThreadPool& pool);
 
   // A copy of this index without its deleted slots, and kept[new slot] = old slot.
@@ -191,6 +192,10 @@ class HnswIndex {
 
   // --- hnsw_repair.cpp
   void repair_node(std::uint32_t node, std::uint32_t deleted, int level, Workspace& ws);
+  // Moves the entry point off a deleted node, to the live node of the highest level (the first
+  // found at the old entry's level), or empties the graph when no node is live. Writer only.
+  // Cost: O(size) when the entry point is deleted, O(1) otherwise.
+  void replace_deleted_entry();
 
   // --- hnsw_compact.cpp
   void unlink_deleted(ThreadPool& pool);

@@ -164,19 +164,28 @@ Status count_deleted(std::span<const std::byte> flags, std::size_t& deleted) {
   return Status::ok();
 }
 
-// Checks the entry point: none for an empty index; otherwise a slot whose level is the entry
-// level, which is the highest level of any node.
-Status check_entry(const HnswImage& image, const std::vector<std::uint8_t>& levels) {
-  if (image.size == 0) {
-    if (image.entry_level == -1 && image.entry_slot == 0) return Status::ok();
-    return corruption("graph: an empty graph has an entry point");
+// Checks the entry point. With no live slot: none (slot 0, level -1), since deleting the last
+// live node empties the graph. Otherwise a live slot whose level is the entry level, the highest
+// level of any live node (deleted nodes may stand higher: the entry point moves off a deleted
+// node to the highest live one).
+Status check_entry(const HnswImage& image, const std::vector<std::uint8_t>& levels,
+                   std::span<const std::byte> deleted_flags) {
+  const auto live = [&](std::size_t slot) { return deleted_flags[slot] == std::byte{0}; };
+  int top_live = -1;
+  for (std::size_t slot = 0; slot < image.size; ++slot) {
+    if (live(slot)) top_live = std::max<int>(top_live, levels[slot]);
   }
   const std::string entry = "graph: entry point (slot " + std::to_string(image.entry_slot) +
                             ", level " + std::to_string(image.entry_level) + ")";
+  if (top_live < 0) {
+    if (image.entry_level == -1 && image.entry_slot == 0) return Status::ok();
+    return corruption(entry + " in a graph without live nodes");
+  }
   if (image.entry_slot >= image.size) return corruption(entry + " is not a slot");
-  const int top = *std::max_element(levels.begin(), levels.end());
-  if (image.entry_level != levels[image.entry_slot] || image.entry_level != top) {
-    return corruption(entry + " is not a node of the top level " + std::to_string(top));
+  if (!live(image.entry_slot) || image.entry_level != levels[image.entry_slot] ||
+      image.entry_level != top_live) {
+    return corruption(entry + " is not a live node of the top live level " +
+                      std::to_string(top_live));
   }
   return Status::ok();
 }
@@ -272,7 +281,7 @@ Result<std::unique_ptr<HnswIndex>> HnswIndex::restore(Metric metric, std::size_t
     return status;
   }
   if (Status status = count_deleted(sections.deleted, deleted); !status.is_ok()) return status;
-  if (Status status = check_entry(image, levels); !status.is_ok()) return status;
+  if (Status status = check_entry(image, levels, sections.deleted); !status.is_ok()) return status;
   if (Status status = check_vectors(image.vectors, size, dim); !status.is_ok()) return status;
 
   auto index = std::make_unique<HnswIndex>(metric, dim, params);

@@ -27,6 +27,22 @@ void HnswIndex::repair(std::span<const std::uint32_t> slots, ThreadPool& pool) {
     }
   });
   for (auto& ws : per_thread) workspaces_.release(std::move(ws));
+  replace_deleted_entry();
+}
+
+// Searches and inserts start at the entry point, and an insert links only to live nodes: left on
+// a deleted node whose neighbours were all deleted too, the entry point would reach none of the
+// nodes inserted after, and they would be lost to graph search for good.
+void HnswIndex::replace_deleted_entry() {
+  std::lock_guard guard(top_level_mutex_);
+  const Entry entry = load_entry();
+  if (entry.level < 0 || !is_deleted(entry.slot)) return;
+  Entry best{0, -1};  // no live node: the graph starts afresh with the next insert
+  const auto slots = static_cast<std::uint32_t>(size());
+  for (std::uint32_t slot = 0; slot < slots && best.level < entry.level; ++slot) {
+    if (!is_deleted(slot) && graph_.level(slot) > best.level) best = {slot, graph_.level(slot)};
+  }
+  store_entry(best);
 }
 
 // If `node` links to `deleted` on `level`, replaces its list by the heuristic's choice among its

@@ -198,6 +198,59 @@ TEST(DurableDatabase, DropAndRecreateSurviveReplayAndCheckpoint) {
   EXPECT_EQ(reopened->get_collection("docs").value()->options().dim, 3u);
 }
 
+// Deleting every record empties the graph (entry level -1 with slots left); replacing them moves
+// the entry point below deleted nodes. Both must checkpoint, reopen and take inserts.
+TEST(DurableDatabase, EverythingDeletedOrReplacedSurvivesACheckpoint) {
+  TempDir dir;
+  const fs::path folder = dir / "db";
+  Model model;
+  {
+    auto db = open_at(folder);
+    auto docs = collection_of(*db);
+    add_records(*docs, model, "a", 300, 1);
+    std::vector<std::string> all;
+    for (const auto& [id, record] : model) all.push_back(id);
+    remove_records(*docs, model, all);
+    ASSERT_TRUE(db->checkpoint().is_ok());
+    add_records(*docs, model, "b", 300, 2);
+    add_records(*docs, model, "b", 300, 3, /*upsert=*/true);
+  }
+  auto db = open_at(folder);
+  auto docs = collection_of(*db);
+  expect_matches(*docs, model);
+  add_records(*docs, model, "c", 50, 4);
+  expect_matches(*docs, model);
+}
+
+TEST(DurableDatabase, AMissingManifestIsCorruptionNotANewDatabase) {
+  TempDir dir;
+  const fs::path folder = dir / "db";
+  {
+    auto db = open_at(folder);
+    Model model;
+    add_records(*collection_of(*db), model, "a", 10, 1);
+  }
+  fs::remove(folder / "MANIFEST");
+  const auto files_before = std::distance(fs::recursive_directory_iterator(folder),
+                                          fs::recursive_directory_iterator());
+  auto opened = Database::open(folder.string(), DatabaseOptions{});
+  ASSERT_EQ(opened.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(opened.status().message().find("no MANIFEST"), std::string::npos);
+  EXPECT_EQ(std::distance(fs::recursive_directory_iterator(folder),
+                          fs::recursive_directory_iterator()),
+            files_before);
+
+  // A first open that crashed before its manifest left only an empty log: a new database.
+  const fs::path fresh = dir / "fresh";
+  {
+    auto db = open_at(fresh);
+  }
+  for (const auto& entry : fs::directory_iterator(fresh / "collections")) fs::remove_all(entry);
+  fs::remove(fresh / "MANIFEST");
+  for (const std::string& log : log_files(fresh)) fs::resize_file(fresh / log, 16);
+  EXPECT_TRUE(Database::open(fresh.string(), DatabaseOptions{}).is_ok());
+}
+
 TEST(DurableDatabase, ASecondWriterIsLockedOut) {
   TempDir dir;
   auto db = open_at(dir / "db");

@@ -1,8 +1,9 @@
 // Snapshots that must not load: every flipped byte, cut or missing file and wrong set of files is
 // caught by the size and crc check; crafted files with a correct crc (counts that disagree,
 // options of another collection, graph lists out of range, bad levels and entry points, deleted
-// flags, non-finite vectors, repeated, empty or NUL-holding ids, bad metadata) are each
-// kCorruption naming the file and the problem, never a crash.
+// flags, non-finite vectors, repeated, empty or NUL-holding ids, bad metadata, a payload index
+// that is damaged or disagrees with the graph) are each kCorruption naming the file and the
+// problem, never a crash.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -13,6 +14,7 @@
 
 #include "db/snapshot.h"
 #include "db/snapshot_test_util.h"
+#include "storage/byte_io.h"
 #include "storage/crc32c.h"
 #include "support/test_data.h"
 
@@ -39,7 +41,7 @@ class SnapshotDamage : public ::testing::Test {
     g = records.g;
     ASSERT_EQ(g->index->size(), kSlots);
     files = write(dir, 5, *g, options);
-    ASSERT_EQ(files.size(), 4u);
+    ASSERT_EQ(files.size(), 5u);
   }
 
   fs::path path(std::size_t kind) const { return dir / files[kind].name; }
@@ -91,6 +93,7 @@ class SnapshotDamage : public ::testing::Test {
   static constexpr std::size_t kGraph = 1;
   static constexpr std::size_t kIds = 2;
   static constexpr std::size_t kMeta = 3;
+  static constexpr std::size_t kPayload = 4;
   static constexpr std::uint32_t kSlots = 500;
   static constexpr std::size_t kLevel0RecordBytes = (1 + 2 * 16) * 4;
 
@@ -134,10 +137,14 @@ TEST_F(SnapshotDamage, ACutOrMissingFileIsCorruption) {
 
 TEST_F(SnapshotDamage, TheFileSetMustHoldEachKindOnce) {
   const std::vector<SnapshotFile> all = files;
-  files.pop_back();
-  auto loaded = load_snapshot(storage::Env::posix(), dir.path(), files, options);
-  ASSERT_FALSE(loaded.is_ok());
-  EXPECT_NE(loaded.status().message().find("no meta file"), std::string::npos);
+  for (std::size_t kind = 0; kind < all.size(); ++kind) {
+    files = all;
+    files.erase(files.begin() + static_cast<std::ptrdiff_t>(kind));
+    auto loaded = load_snapshot(storage::Env::posix(), dir.path(), files, options);
+    ASSERT_FALSE(loaded.is_ok());
+    const std::string missing = "no " + std::string(snapshot::kFileKinds[kind].suffix) + " file";
+    EXPECT_NE(loaded.status().message().find(missing), std::string::npos);
+  }
   files = all;
   files.push_back(all[1]);
   expect_corruption(kGraph, "a second graph file");
@@ -173,6 +180,9 @@ TEST_F(SnapshotDamage, CountsThatDisagree) {
   rewrite_u32(kMeta, 12, 0xFFFFFFFFu);
   expect_corruption(kMeta, "4294967295 slots, the vectors file holds 500");
   rewrite_u32(kMeta, 12, kSlots);
+  rewrite_u32(kPayload, 12, kSlots - 1);
+  expect_corruption(kPayload, "499 slots, the vectors file holds 500");
+  rewrite_u32(kPayload, 12, kSlots);
   EXPECT_TRUE(load_snapshot(storage::Env::posix(), dir.path(), files, options).is_ok());
 }
 
@@ -290,6 +300,50 @@ TEST_F(SnapshotDamage, BadMetadata) {
   expect_corruption(kMeta, "unknown flags");
   rewrite_u32(kMeta, 16, 0);  // "no metadata", but encodings follow
   expect_corruption(kMeta, "trailing bytes");
+}
+
+// The payload file as write_snapshot writes it, for `payload`.
+Bytes payload_file(const PayloadIndex& payload, std::uint32_t slots) {
+  std::uint64_t magic = 0;
+  std::memcpy(&magic, snapshot::kPayload.magic.data(), sizeof magic);
+  Bytes bytes;
+  storage::ByteWriter writer(bytes);
+  writer.put_u64(magic);
+  writer.put_u32(snapshot::kFormatVersion);
+  writer.put_u32(slots);
+  payload.save([&](std::span<const std::byte> piece) {
+    bytes.insert(bytes.end(), piece.begin(), piece.end());
+  });
+  return bytes;
+}
+
+TEST_F(SnapshotDamage, PayloadIndexThatDisagreesWithTheGraph) {
+  ASSERT_EQ(payload_file(g->payload, kSlots), bytes(kPayload));
+  // Live slot 1 missing from the payload index; deleted slot 0 in it.
+  g->payload.remove(1, g->metadata[1]);
+  rewrite(kPayload, payload_file(g->payload, kSlots));
+  expect_corruption(kPayload, "the live set is not the graph's live slots");
+  g->payload.add(1, g->metadata[1]);
+  g->payload.add(0, {});
+  rewrite(kPayload, payload_file(g->payload, kSlots));
+  expect_corruption(kPayload, "the live set is not the graph's live slots");
+}
+
+TEST_F(SnapshotDamage, BadPayloadIndex) {
+  // The body starts with the live set: more than 64 slots, so its count, then a bitmap.
+  const std::size_t live = snapshot::kPayloadHeaderBytes;
+  const Bytes original = bytes(kPayload);
+  rewrite_u32(kPayload, live, 0xFFFFFFFFu);
+  expect_corruption(kPayload, "live set: bitmap holds");
+  rewrite(kPayload, original);
+  rewrite_u32(kPayload, live + 4, 0x7FFFFFFFu);  // the bitmap's length
+  expect_corruption(kPayload, "live set: cut short");
+  rewrite(kPayload, Bytes(original.begin(), original.end() - 1));
+  expect_corruption(kPayload, "cut short");
+  Bytes extended = original;
+  extended.push_back(std::byte{0});
+  rewrite(kPayload, extended);
+  expect_corruption(kPayload, "trailing bytes");
 }
 
 // Random bytes written into the files with a correct size and crc: each load either succeeds (a

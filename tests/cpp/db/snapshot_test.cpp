@@ -1,7 +1,7 @@
-// Snapshots: a generation written with write_snapshot and read back with load_snapshot is the same
-// collection (rows, graph, ids, metadata, payload index, search results) and keeps working; the
-// files are as docs/format.md says; a failed write leaves no files behind. Damaged and crafted
-// files: snapshot_damage_test.cpp.
+// Snapshots: a generation written with write_snapshot and read back with load_snapshot is the
+// same collection (rows, graph, ids, metadata, payload index answers, search results) and keeps
+// working; the files are as docs/format.md says; a failed write leaves no files behind. Damaged
+// and crafted files: snapshot_damage_test.cpp.
 #include "db/snapshot.h"
 
 #include <gtest/gtest.h>
@@ -37,8 +37,10 @@ void write_history(Records& records, const std::vector<float>& rows, bool with_m
 
 std::vector<FilterExpr> sample_filters() {
   std::vector<FilterExpr> filters;
-  for (const char* text : {"year >= 2020", "tag IN ('news', 'blog')",
-                           "tag = 'spam' AND year < 2018", "tag NOT EXISTS", "year != 2016"}) {
+  for (const char* text :
+       {"year >= 2020", "tag IN ('news', 'blog')", "tag = 'spam' AND year < 2018", "tag NOT EXISTS",
+        "year != 2016", "year > 2016 AND year <= 2020", "tag >= 'news'",
+        "NOT (tag = 'misc' OR year = 2019)"}) {
     Result<FilterExpr> filter = parse_filter_string(text);
     EXPECT_TRUE(filter.is_ok()) << text;
     filters.push_back(std::move(filter).value());
@@ -82,6 +84,12 @@ void expect_same_generation(const Generation& a, const Generation& b,
     const PayloadIndex::Superset sb = b.payload.superset(filter);
     EXPECT_TRUE(sa.slots == sb.slots);
     EXPECT_EQ(sa.exact, sb.exact);
+    EXPECT_EQ(a.payload.estimate(filter), b.payload.estimate(filter));
+    // And both agree with the reference evaluator over the live records.
+    for (std::uint32_t slot = 0; slot < ia.size(); ++slot) {
+      const bool match = !ia.is_deleted(slot) && matches(filter, a.metadata_of(slot));
+      ASSERT_EQ(sb.slots.contains(slot), match) << slot;
+    }
   }
   std::vector<Neighbor> ha;
   std::vector<Neighbor> hb;
@@ -187,7 +195,7 @@ TEST(Snapshot, EmptyCollectionRoundTrips) {
   TempDir dir;
   Records empty(options, pool);
   const auto files = write(dir, 3, *empty.g, options);
-  ASSERT_EQ(files.size(), 4u);
+  ASSERT_EQ(files.size(), snapshot::kFileKinds.size());
   Records loaded(load(dir, files, options), pool);
   ASSERT_NE(loaded.g, nullptr);
   EXPECT_EQ(loaded.g->index->size(), 0u);
@@ -267,7 +275,7 @@ TEST(Snapshot, FilesMatchTheDocumentedLayout) {
   g.retire(1);
   TempDir dir;
   const auto files = write(dir, 9, g, options);
-  ASSERT_EQ(files.size(), 4u);
+  ASSERT_EQ(files.size(), 5u);
   EXPECT_EQ(read_bytes(dir / "9.vectors"), hex("4f 4d 45 4e 44 42 56 43  01 00 00 00  02 00 00 00"
                                                "02 00 00 00  00 00 80 3f 00 00 00 c0"
                                                "00 00 00 3f 00 00 80 40"));
@@ -285,10 +293,17 @@ TEST(Snapshot, FilesMatchTheDocumentedLayout) {
   EXPECT_EQ(read_bytes(dir / "9.meta"), hex("4f 4d 45 4e 44 42 4d 44  01 00 00 00  02 00 00 00"
                                             "01 00 00 00  01 00 00 00  01 00 00 00 6b  03"
                                             "07 00 00 00 00 00 00 00  00 00 00 00"));
+  EXPECT_EQ(read_bytes(dir / "9.payload"),
+            hex("4f 4d 45 4e 44 42 50 49  01 00 00 00  02 00 00 00"
+                "01 00 00 00 00 00 00 00  01 00 00 00  01 00 00 00 6b"
+                "01 00 00 00 00 00 00 00  00 00 00 00  00 00 00 00  00 00 00 00"
+                "00 00 00 00  00 00 00 00  00 00 00 00"
+                "01 00 00 00  01 00 00 00  07 00 00 00 00 00 00 00  00  00 00 00 00"));
   EXPECT_EQ(files[0], (SnapshotFile{"9.vectors", 36, 0x29e4433b}));
   EXPECT_EQ(files[1], (SnapshotFile{"9.graph", 110, 0xa57d429b}));
   EXPECT_EQ(files[2], (SnapshotFile{"9.ids", 34, 0xd20cb683}));
   EXPECT_EQ(files[3], (SnapshotFile{"9.meta", 42, 0xf1689f3b}));
+  EXPECT_EQ(files[4], (SnapshotFile{"9.payload", 86, 0xbe4e4243}));
 }
 
 // ---- Failed writes --------------------------------------------------------------------------
@@ -315,9 +330,9 @@ TEST(SnapshotWrite, AFailedWriteLeavesNoFiles) {
   const std::uint64_t creates = env.calls(storage::FaultOp::kCreate);
   const std::uint64_t appends = env.calls(storage::FaultOp::kAppend);
   const std::uint64_t syncs = env.calls(storage::FaultOp::kSync);
-  ASSERT_EQ(creates, 4u);
-  ASSERT_GT(appends, 4u);
-  ASSERT_EQ(syncs, 4u);
+  ASSERT_EQ(creates, snapshot::kFileKinds.size());
+  ASSERT_GT(appends, snapshot::kFileKinds.size());
+  ASSERT_EQ(syncs, snapshot::kFileKinds.size());
 
   const auto expect_failure_leaves_nothing = [&](const std::string& what) {
     auto written = write_snapshot(env, dir.path(), 2, *records.g, options);
@@ -367,6 +382,10 @@ TEST(SnapshotWrite, WhatCouldNotLoadBackIsRefusedWithNoFilesLeft) {
   expect_refused(*records.g, other);
   // Keys out of order: metadata normalize_metadata never leaves.
   records.g->metadata[3] = {{"z", std::int64_t{1}}, {"a", std::int64_t{2}}};
+  expect_refused(*records.g, options);
+  // A payload index whose live slots are not the index's.
+  records.g->metadata[3] = {};
+  records.g->payload.remove(5, records.g->metadata[5]);
   expect_refused(*records.g, options);
 }
 

@@ -121,6 +121,38 @@ TEST(HnswDelete, DeletingEverythingLeavesAnEmptyResult) {
   EXPECT_EQ(index.live_size(), 0u);
 }
 
+// Found by the crash test: with every node deleted (or replaced by an upsert), the entry point
+// stayed on a deleted node, later inserts (which never link to deleted nodes) could not be reached
+// from it, and a fifth of them were lost to graph search. Deleting the entry point moves it.
+TEST(HnswDelete, InsertsAfterEverythingWasDeletedAreAllReachable) {
+  ThreadPool pool(2);
+  const auto rows = testing::clustered_vectors(3100, kDim, 8, 29);
+  HnswIndex index(Metric::kL2, kDim, graph_always());
+  append(index, rows, 0, 100, pool);
+  std::vector<std::uint32_t> all(100);
+  for (std::uint32_t i = 0; i < 100; ++i) {
+    all[i] = i;
+    index.mark_deleted(i);
+  }
+  index.repair(all, pool);
+  EXPECT_EQ(index.entry_point().second, -1);  // nothing live: the graph starts afresh
+  for (std::size_t first = 100; first < 3100; first += 100) append(index, rows, first, 100, pool);
+  std::vector<Neighbor> hits;
+  std::size_t lost = 0;
+  for (std::uint32_t slot = 100; slot < 3100; ++slot) {
+    index.search({rows.data() + slot * kDim, kDim}, 1, 64, /*exact=*/false, hits);
+    lost += hits.empty() || hits[0].distance != 0.0f;
+  }
+  EXPECT_EQ(lost, 0u);
+  // A deleted entry point with live nodes left moves to one of them.
+  const std::uint32_t entry = index.entry_point().first;
+  index.mark_deleted(entry);
+  const std::uint32_t deleted[] = {entry};
+  index.repair(deleted, pool);
+  EXPECT_FALSE(index.is_deleted(index.entry_point().first));
+  EXPECT_GE(index.entry_point().second, 0);
+}
+
 // Compaction keeps exactly the live slots, in order, with their vectors; the copy has no link to
 // a dropped slot and searches as well as exact search over the live rows.
 TEST(HnswDelete, CompactedCopyHoldsOnlyLiveSlotsAndKeepsRecall) {

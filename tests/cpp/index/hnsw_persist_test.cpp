@@ -350,8 +350,11 @@ TEST_F(HnswPersistCrafted, EntryPoint) {
   saved.entry_slot = kSize;
   expect_refused("is not a slot");
   saved.entry_slot = level0_only_node();  // a node below the top level
-  expect_refused("is not a node of the top level");
+  expect_refused("is not a live node of the top live level");
   saved.entry_slot = entry;
+  saved.graph[deleted_offset() + entry] = std::byte{1};  // a deleted entry point
+  expect_refused("is not a live node of the top live level");
+  saved.graph[deleted_offset() + entry] = std::byte{0};
   saved.entry_level = -1;
   expect_refused("entry point");
 }
@@ -360,7 +363,7 @@ TEST_F(HnswPersistCrafted, EmptyGraphWithAnEntryPoint) {
   Saved empty;
   empty.entry_level = 0;
   saved = empty;
-  expect_refused("an empty graph has an entry point");
+  expect_refused("in a graph without live nodes");
 }
 
 TEST_F(HnswPersistCrafted, NonFiniteVector) {
