@@ -18,8 +18,10 @@ void flat_search(const Space& space, const VectorStore& vectors, const float* qu
                  std::uint32_t limit, Keep keep, TopK& results) {
   for (std::uint32_t slot = 0; slot < limit; ++slot) {
     if (!keep(slot)) continue;
-    const float distance = space.distance(query, vectors.row(slot));
-    if (distance < results.threshold()) results.push({distance, slot});
+    // No `distance < threshold()` pre-check: push() keeps any candidate while `results` is not
+    // full, and the pre-check dropped rows whose distance overflows to +infinity (huge finite
+    // values), so a scan returned fewer than k hits (fuzz/regressions/snapshot/huge-vectors).
+    results.push({space.distance(query, vectors.row(slot)), slot});
   }
 }
 

@@ -27,8 +27,8 @@ void HnswIndex::search_slots(std::span<const float> query, std::size_t k,
     const std::uint32_t slot = slots[i];
     if (i + 1 < slots.size() && slots[i + 1] < limit) prefetch(vectors_.row(slots[i + 1]));
     if (slot >= limit || is_deleted(slot)) continue;
-    const float distance = space_.distance(ws.query.data(), vectors_.row(slot));
-    if (distance < ws.results.threshold()) ws.results.push({distance, slot});
+    // Not `distance < threshold()` first: that drops +infinity distances (see flat_search.h).
+    ws.results.push({space_.distance(ws.query.data(), vectors_.row(slot)), slot});
   }
   const std::span<const Neighbor> sorted = ws.results.sort();
   out.assign(sorted.begin(), sorted.end());

@@ -5,7 +5,9 @@
 //   cosine: kernel = dot,        distance = 1 - kernel   (rows are normalised when stored)
 #pragma once
 
+#include <cmath>
 #include <cstddef>
+#include <limits>
 
 #include "omendb/options.h"
 #include "simd/distance.h"
@@ -19,9 +21,13 @@ class Space {
   Metric metric() const noexcept { return metric_; }
   std::size_t dim() const noexcept { return dim_; }
 
-  // Distance between two prepared rows of dim() floats. Smaller is closer. Cost: one kernel call.
+  // Distance between two prepared rows of dim() floats. Smaller is closer; never NaN: rows of huge
+  // finite values can overflow the kernel (a dot product summing +inf and -inf), and NaN, which
+  // compares false with everything, broke the ordering of top-k heaps and candidate lists, so it
+  // reads as +infinity, the farthest. Cost: one kernel call and a compare.
   float distance(const float* a, const float* b) const noexcept {
-    return bias_ + scale_ * kernel_(a, b, dim_);
+    const float distance = bias_ + scale_ * kernel_(a, b, dim_);
+    return std::isnan(distance) ? std::numeric_limits<float>::infinity() : distance;
   }
 
   // Writes `in` to `out` as stored and searched: unchanged for l2 and ip; scaled to unit length for
