@@ -184,8 +184,11 @@ Status Collection::State::write(const RecordBatch& batch, bool replace, Origin o
     live.store(index.live_size());
   }
   ++changes;
-  index.link(static_cast<std::uint32_t>(first), n, *pool);
+  // Relink around the replaced records before linking the new ones: inserts shed links to deleted
+  // nodes from full lists, and a deleted node that lost its in-links that way could no longer be
+  // found by repair(), nor could the live nodes reachable only through it.
   index.repair(replaced, *pool);
+  index.link(static_cast<std::uint32_t>(first), n, *pool);
   compact_if_mostly_deleted();
   writer.unlock();
   if (origin == Origin::kUser && on_logged) on_logged();
