@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Every test: the C++ suite (Release), the C++ suite under ASan+UBSan, the concurrency tests under
-# TSan, then the Python suite against the installed package. Exits non-zero on the first failure.
+# TSan, then the Python suite against the installed package, then 30 s of fuzzing per fuzz target
+# (the ctest suites also replay the fuzz corpora and kept crash inputs: fuzz/README.md). Exits
+# non-zero on the first failure.
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 jobs=$(nproc)
 
@@ -25,3 +27,6 @@ TSAN_OPTIONS="halt_on_error=1" build_and_test build/tsan -R "Concurrent|ThreadPo
 install_omendb
 echo "==> pytest"
 python -m pytest tests/python -q
+
+# Fuzzing: a clang build (build/fuzz), then each libFuzzer target for 30 s (about 5 minutes).
+bash scripts/fuzz.sh 30
