@@ -36,7 +36,7 @@ Status fill(Collection& collection, const FixtureShape& shape) {
   std::vector<float> vectors;
   std::vector<Metadata> metadata;
   for (std::size_t i = 0; i < shape.records; ++i) {
-    ids.push_back("r" + std::to_string(i));
+    ids.push_back(std::string("r").append(std::to_string(i)));  // not "r" + ...: GCC 12 -Wrestrict
     for (std::size_t j = 0; j < kFixtureDim; ++j) {
       vectors.push_back(static_cast<float>((i * 37 + j * 11) % 101) / 101.0f - 0.5f);
     }

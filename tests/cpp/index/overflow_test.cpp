@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "index/hnsw_index.h"
@@ -16,7 +17,7 @@ namespace {
 
 TEST(Overflow, DistancesOverflowToInfinityNeverNaN) {
   const float a[2] = {1e30f, 1e30f}, b[2] = {1e30f, -1e30f};
-  EXPECT_EQ(Space(Metric::kL2, 2).distance(a, b), INFINITY);
+  EXPECT_EQ(Space(Metric::kL2, 2).distance(a, b), std::numeric_limits<float>::infinity());
   EXPECT_FALSE(std::isnan(Space(Metric::kIp, 2).distance(a, b)));  // dot: +inf + -inf
 }
 
