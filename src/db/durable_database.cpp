@@ -187,6 +187,27 @@ Result<LoadedState> load_state(Database::State& db, const storage::Manifest& man
   return loaded;
 }
 
+// The checkpoint the folder's manifest names now, loaded, with its log replayed.
+struct LatestState {
+  storage::Manifest manifest;
+  LoadedState loaded;
+};
+
+// Readers' load: a checkpoint of the writer may remove files between reading the manifest and
+// opening them; then the load starts again from the new manifest (kReaderLoadAttempts at most).
+// kNotFound when the folder holds no manifest.
+Result<LatestState> load_latest(Database::State& db) {
+  for (int attempt = 1;; ++attempt) {
+    Result<storage::Manifest> read = storage::read_manifest(*db.env, db.dir);
+    if (!read.is_ok()) return read.status();
+    Result<LoadedState> loaded = load_state(db, read.value());
+    if (loaded.is_ok()) return LatestState{std::move(read).value(), std::move(loaded).value()};
+    if (attempt == kReaderLoadAttempts || !db.manifest_changed_since(read.value())) {
+      return loaded.status();
+    }
+  }
+}
+
 }  // namespace
 
 void Database::State::attach(Collection& collection) {
@@ -275,25 +296,16 @@ Status Database::State::create_database() {
 }
 
 Status Database::State::open_reader() {
-  for (int attempt = 1;; ++attempt) {
-    Result<storage::Manifest> read = storage::read_manifest(*env, dir);
-    if (read.status().code() == StatusCode::kNotFound) {
-      return {StatusCode::kNotFound,
-              "no database at '" + path + "' (read_only=True opens an existing database)"};
-    }
-    if (!read.is_ok()) return read.status();
-    Result<LoadedState> loaded = load_state(*this, read.value());
-    if (loaded.is_ok()) {
-      manifest = std::move(read).value();
-      collections = std::move(loaded.value().collections);
-      applied_lsn = loaded.value().log.last_lsn;
-      return Status::ok();
-    }
-    // A checkpoint of the writer may have removed files between reading the manifest and them.
-    if (attempt == kReaderLoadAttempts || !manifest_changed_since(read.value())) {
-      return loaded.status();
-    }
+  Result<LatestState> latest = load_latest(*this);
+  if (latest.status().code() == StatusCode::kNotFound) {
+    return {StatusCode::kNotFound,
+            "no database at '" + path + "' (read_only=True opens an existing database)"};
   }
+  if (!latest.is_ok()) return latest.status();
+  manifest = std::move(latest.value().manifest);
+  collections = std::move(latest.value().loaded.collections);
+  applied_lsn = latest.value().loaded.log.last_lsn;
+  return Status::ok();
 }
 
 bool Database::State::manifest_changed_since(const storage::Manifest& seen) {
@@ -419,20 +431,12 @@ Status Database::State::refresh_locked() {
     // The writer may have checkpointed (and removed this log) since: then load its checkpoint.
     if (end.is_ok() || !manifest_changed_since(manifest)) return end.status();
   }
-  for (int attempt = 1;; ++attempt) {
-    read = storage::read_manifest(*env, dir);
-    if (!read.is_ok()) return read.status();
-    Result<LoadedState> loaded = load_state(*this, read.value());
-    if (loaded.is_ok()) {
-      adopt(std::move(loaded.value().collections));
-      manifest = std::move(read).value();
-      applied_lsn = loaded.value().log.last_lsn;
-      return Status::ok();
-    }
-    if (attempt == kReaderLoadAttempts || !manifest_changed_since(read.value())) {
-      return loaded.status();
-    }
-  }
+  Result<LatestState> latest = load_latest(*this);
+  if (!latest.is_ok()) return latest.status();
+  adopt(std::move(latest.value().loaded.collections));
+  manifest = std::move(latest.value().manifest);
+  applied_lsn = latest.value().loaded.log.last_lsn;
+  return Status::ok();
 }
 
 void Database::State::adopt(CollectionMap loaded) {
