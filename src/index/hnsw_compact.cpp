@@ -81,6 +81,8 @@ HnswIndex::Compacted HnswIndex::compacted(ThreadPool& pool) {
   if (entry.level >= 0 && !is_deleted(entry.slot)) top = {new_slot[entry.slot], entry.level};
   fresh.publish(live);
   if (top.level >= 0) fresh.store_entry(top);
+  // Unlinking pruned lists with the heuristic: some live nodes may have lost their last link.
+  fresh.reconnect_weak(pool);
   return result;
 }
 

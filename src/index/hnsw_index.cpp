@@ -50,6 +50,7 @@ void HnswIndex::link(std::uint32_t first, std::size_t count, ThreadPool& pool) {
     insert(static_cast<std::uint32_t>(first + start + i), limit, *per_thread[thread]);
   });
   for (auto& ws : per_thread) workspaces_.release(std::move(ws));
+  count_changes(count, pool);
 }
 
 void HnswIndex::mark_deleted(std::uint32_t slot) noexcept {

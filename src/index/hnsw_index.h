@@ -99,6 +99,16 @@ class HnswIndex {
   // a second copy of the live part.
   Compacted compacted(ThreadPool& pool);
 
+  // Links in again, as an insert would, every live node that graph search may fail to return:
+  // those not reachable from the entry point on level 0 (pruning dropped their last incoming link),
+  // and those with fewer than kMinInDegree incoming or kMinOutDegree outgoing live links. Returns
+  // how many it relinked; afterwards every live node is reachable (checked again, up to
+  // kReconnectRounds). Runs by itself once the inserts and deletes since the last run reach
+  // 1/kReconnectEvery of the size, and at the end of compaction. Writer only; searches may run.
+  // Cost: two passes over the level-0 lists (O(size * m)), plus one insert's work per relinked
+  // node (about 0.3% of them on random data), spread over `pool`.
+  std::size_t reconnect_weak(ThreadPool& pool);
+
   // The k nearest published slots to `query` (dim floats, not yet prepared), best first, in `out`.
   // Graph search with candidate list `ef` (>= k), or an exact scan when `exact` or when fewer than
   // params().exact_search_below slots are visible. Allocation-free once warm.
@@ -197,6 +207,20 @@ class HnswIndex {
   // Cost: O(size) when the entry point is deleted, O(1) otherwise.
   void replace_deleted_entry();
 
+  // --- hnsw_reachability.cpp
+  static constexpr std::size_t kReconnectEvery = 16;
+  static constexpr int kReconnectRounds = 4;
+  static constexpr std::uint8_t kMinInDegree = 2;
+  static constexpr std::uint32_t kMinOutDegree = 4;
+  // Adds `changes` (slots linked or repaired) to the count since the last reconnect_weak(), and
+  // runs it when the count reaches 1/kReconnectEvery of the size.
+  void count_changes(std::size_t changes, ThreadPool& pool);
+  std::size_t reconnect_round(bool weak_too, ThreadPool& pool);
+  std::vector<std::uint8_t> reachable_from(std::uint32_t from, std::uint32_t limit,
+                                           Workspace& ws) const;
+  void relink(std::uint32_t node, Entry entry, const std::vector<std::uint8_t>& reached,
+              std::uint32_t limit, Workspace& ws);
+
   // --- hnsw_compact.cpp
   void unlink_deleted(ThreadPool& pool);
 
@@ -219,6 +243,7 @@ class HnswIndex {
   std::atomic<std::size_t> deleted_count_{0};
   std::atomic<std::uint64_t> entry_{0};  // (level + 1) << 32 | slot; 0 = empty graph
   std::mutex top_level_mutex_;           // held by an insert that raises the top level
+  std::size_t changes_since_reconnect_ = 0;  // writer only
   mutable WorkspacePool workspaces_;
 };
 

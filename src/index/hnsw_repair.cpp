@@ -28,6 +28,7 @@ void HnswIndex::repair(std::span<const std::uint32_t> slots, ThreadPool& pool) {
   });
   for (auto& ws : per_thread) workspaces_.release(std::move(ws));
   replace_deleted_entry();
+  count_changes(slots.size(), pool);
 }
 
 // Searches and inserts start at the entry point, and an insert links only to live nodes: left on

@@ -142,10 +142,11 @@ def run_writer(path: Path, trial: Trial, kill: Kill, resume: Optional[list], log
             raise AssertionError(f"writer hung: no trigger line within {WRITER_TIMEOUT_S} s; last lines {lines[-5:]}")
         if kill.delay and kill.kind != "time":
             time.sleep(kill.delay)
-        killed = process.poll() is None
-        if killed:
+        if process.poll() is None:
             os.kill(process.pid, signal.SIGKILL)
         status = process.wait(WRITER_TIMEOUT_S)
+        # The writer may end by itself between poll() and the kill: only its status tells.
+        killed = status == -signal.SIGKILL
         reader.join(WRITER_TIMEOUT_S)
     return {"lines": list(lines), "killed": killed, "status": status, "stderr": stderr_path.read_text()}
 

@@ -1,0 +1,129 @@
+// Every live node stays findable by graph search through long runs of inserts, deletes, upserts
+// and compactions. Heuristic pruning used to drop the last link to a few nodes: in 40 runs like
+// these, 1,633 live nodes were unreachable (1,551 in one run, cut off from the rest by a
+// compaction) until the index relinked weakly linked nodes (HnswIndex::reconnect_weak). Without
+// that, this test finds unreachable nodes in 3 of its 6 runs.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <memory>
+#include <random>
+
+#include "index/hnsw_index.h"
+#include "util/thread_pool.h"
+
+namespace omendb {
+namespace {
+
+constexpr std::size_t kDim = 16;
+
+// How many live nodes a walk along level-0 links from the entry point misses.
+std::size_t unreachable_nodes(const HnswIndex& index) {
+  const auto size = static_cast<std::uint32_t>(index.size());
+  const HnswGraph& graph = index.graph();
+  std::vector<std::uint32_t> links(graph.max_degree(0));
+  std::vector<std::uint8_t> seen(size, 0);
+  std::vector<std::uint32_t> stack{index.entry_point().first};
+  seen[stack.front()] = 1;
+  while (!stack.empty()) {
+    const std::uint32_t node = stack.back();
+    stack.pop_back();
+    const std::uint32_t count = graph.copy_neighbors(node, 0, links.data());
+    for (std::uint32_t i = 0; i < count; ++i) {
+      if (!seen[links[i]]) {
+        seen[links[i]] = 1;
+        stack.push_back(links[i]);
+      }
+    }
+  }
+  std::size_t missed = 0;
+  for (std::uint32_t node = 0; node < size; ++node) missed += !index.is_deleted(node) && !seen[node];
+  return missed;
+}
+
+// How many live nodes a graph search for their own vector (ef=500) does not return first.
+std::size_t nodes_not_found(const HnswIndex& index) {
+  std::vector<Neighbor> hits;
+  std::size_t lost = 0;
+  for (std::uint32_t node = 0; node < index.size(); ++node) {
+    if (index.is_deleted(node)) continue;
+    index.search({index.row(node), kDim}, 1, 500, /*exact=*/false, hits);
+    lost += hits.empty() || hits[0].distance != 0.0f;
+  }
+  return lost;
+}
+
+// The crash test's mix: 63% adds, 16% upserts (delete, then add as many), 16% deletes, batches of
+// 1-200; compaction once a quarter of the slots are deleted, as collections do.
+class Churn {
+ public:
+  explicit Churn(unsigned seed) : rng_(seed) {
+    HnswParams params;
+    params.exact_search_below = 0;
+    params.ef_construction = 100;
+    index_ = std::make_unique<HnswIndex>(Metric::kL2, kDim, params);
+  }
+
+  void run(int operations) {
+    for (int op = 0; op < operations; ++op) {
+      const std::size_t size = 1 + rng_() % 200;
+      const double r = std::uniform_real_distribution<double>(0, 1)(rng_);
+      if (r < 0.63 || live_.empty()) {
+        add(size);
+      } else if (r < 0.79) {
+        remove(size);
+        add(size);
+      } else {
+        remove(size);
+      }
+      if ((index_->size() - index_->live_size()) * 4 > index_->size()) compact();
+    }
+  }
+
+  const HnswIndex& index() const { return *index_; }
+
+ private:
+  void add(std::size_t count) {
+    std::vector<float> rows(count * kDim);
+    for (float& x : rows) x = gauss_(rng_);
+    const auto first = static_cast<std::uint32_t>(index_->size());
+    index_->write_rows(rows, count);
+    index_->publish(first + count);
+    index_->link(first, count, pool_);
+    for (std::uint32_t i = 0; i < count; ++i) live_.push_back(first + i);
+  }
+
+  void remove(std::size_t count) {
+    std::shuffle(live_.begin(), live_.end(), rng_);
+    count = std::min(count, live_.size());
+    const std::vector<std::uint32_t> gone(live_.end() - static_cast<std::ptrdiff_t>(count),
+                                          live_.end());
+    live_.resize(live_.size() - count);
+    for (std::uint32_t slot : gone) index_->mark_deleted(slot);
+    index_->repair(gone, pool_);
+  }
+
+  void compact() {
+    index_ = std::move(index_->compacted(pool_).index);
+    live_.resize(index_->size());
+    for (std::uint32_t slot = 0; slot < live_.size(); ++slot) live_[slot] = slot;
+  }
+
+  ThreadPool pool_{2};
+  std::mt19937 rng_;
+  std::normal_distribution<float> gauss_;
+  std::unique_ptr<HnswIndex> index_;
+  std::vector<std::uint32_t> live_;
+};
+
+TEST(HnswChurn, EveryLiveNodeStaysReachableAndFindable) {
+  for (unsigned seed = 0; seed < 6; ++seed) {
+    Churn churn(seed);
+    churn.run(120);
+    EXPECT_EQ(unreachable_nodes(churn.index()), 0u) << "seed " << seed;
+    EXPECT_EQ(nodes_not_found(churn.index()), 0u) << "seed " << seed;
+  }
+}
+
+}  // namespace
+}  // namespace omendb
