@@ -329,9 +329,7 @@ Result<std::vector<Hit>> Collection::search(std::span<const float> query,
   std::vector<Neighbor> neighbors;
   if (options.filter != nullptr) {
     std::shared_lock lock(s.records_mutex);
-    const FilterPlan plan =
-        plan_filtered_search(g->payload, *options.filter, options.k, options.effective_ef(),
-                             g->index->size());
+    const FilterPlan plan = s.plan(*g, options);
     s.filtered_search(*g, query, options, plan, neighbors);
     return State::to_hits(*g, neighbors);
   }
@@ -369,9 +367,7 @@ Result<BatchHits> Collection::search_batch(std::span<const float> queries,
   std::shared_lock filter_lock(s.records_mutex, std::defer_lock);
   if (options.filter != nullptr) {
     filter_lock.lock();
-    const FilterPlan plan =
-        plan_filtered_search(g->payload, *options.filter, options.k, options.effective_ef(),
-                             g->index->size());
+    const FilterPlan plan = s.plan(*g, options);
     neighbors.resize(count);
     s.pool->parallel_for(count, 4, [&](std::size_t, std::size_t q) {
       s.filtered_search(*g, queries.subspan(q * s.options.dim, s.options.dim), options, plan,

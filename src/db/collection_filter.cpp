@@ -9,7 +9,7 @@
 namespace omendb {
 namespace {
 
-// The slots among plan.candidates that match `filter`, in slot order, at most `limit` of them.
+// The slots among `candidates` that match `filter`, in slot order, at most `limit` of them.
 std::vector<std::uint32_t> matching_slots(const Generation& g, const FilterExpr& filter,
                                           const Bitmap& candidates, bool exact, std::size_t limit) {
   std::vector<std::uint32_t> slots;
@@ -23,21 +23,30 @@ std::vector<std::uint32_t> matching_slots(const Generation& g, const FilterExpr&
 
 }  // namespace
 
+FilterPlan Collection::State::plan(const Generation& g, const SearchOptions& options) const {
+  const FilterExpr& filter = *options.filter;
+  std::shared_ptr<const FilterMatches> found =
+      g.filter_matches.get(filter, g.payload.version(), [&] {
+        return match_filter(g.payload, filter, g.index->size());
+      });
+  return plan_filtered_search(std::move(found), options.k, options.effective_ef());
+}
+
 void Collection::State::filtered_search(const Generation& g, std::span<const float> query,
                                         const SearchOptions& options, const FilterPlan& plan,
                                         std::vector<Neighbor>& out) const {
   const FilterExpr& filter = *options.filter;
+  const FilterMatches& found = *plan.matches;
   if (!plan.scan && !options.exact) {
     const HnswIndex::SlotFilter accepts = [&](std::uint32_t slot) {
-      return plan.walk_candidates.contains(slot) &&
-             (plan.exact || matches(filter, g.metadata_of(slot)));
+      return found.dense.contains(slot) && (found.exact || matches(filter, g.metadata_of(slot)));
     };
     g.index->search_filtered(query, options.k, plan.ef, accepts, out);
     // The walk can miss matches it had no path to; then the scan below finds k whenever k match.
     if (out.size() >= options.k) return;
   }
   const std::vector<std::uint32_t> slots =
-      matching_slots(g, filter, plan.candidates, plan.exact, plan.candidates.size());
+      matching_slots(g, filter, found.candidates, found.exact, found.candidates.size());
   g.index->search_slots(query, options.k, slots, out);
 }
 

@@ -57,6 +57,9 @@ struct Collection::State {
   // is deleted.
   Result<std::size_t> remove_chosen(
       const std::function<std::vector<std::uint32_t>(const Generation&)>& choose, Origin origin);
+  // How to answer options.filter on `g`: its matches come from g's cache when the same filter was
+  // searched since the last write. Caller holds records_mutex shared.
+  FilterPlan plan(const Generation& g, const SearchOptions& options) const;
   // The k nearest matches of options.filter by `plan`. Caller holds records_mutex shared.
   void filtered_search(const Generation& g, std::span<const float> query,
                        const SearchOptions& options, const FilterPlan& plan,

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "collections/id_map.h"
+#include "filter/match_cache.h"
 #include "filter/payload_index.h"
 #include "index/hnsw_index.h"
 #include "omendb/metadata.h"
@@ -41,6 +42,7 @@ struct Generation {
   bool has_metadata = false;       // false until a record carries metadata: saves 24 B a record
   std::vector<Metadata> metadata;  // by slot, once has_metadata
   PayloadIndex payload;            // metadata values -> slots, for filters
+  mutable FilterMatchCache filter_matches;  // of the filters searched lately (thread-safe)
 };
 
 }  // namespace omendb

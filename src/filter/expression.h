@@ -49,6 +49,9 @@ struct FilterExpr {
   std::vector<Value> operands;       // kIn and kNin
   bool exists = true;                // kExists
   std::vector<FilterExpr> children;  // kAnd, kOr, kNot
+
+  // The same tree, field for field.
+  friend bool operator==(const FilterExpr&, const FilterExpr&) = default;
 };
 
 }  // namespace omendb

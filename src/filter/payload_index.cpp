@@ -597,6 +597,7 @@ PayloadIndex::PayloadIndex(PayloadIndex&&) noexcept = default;
 PayloadIndex& PayloadIndex::operator=(PayloadIndex&&) noexcept = default;
 
 void PayloadIndex::add(std::uint32_t slot, const Metadata& metadata) {
+  ++version_;
   live_.add(slot);
   for (const auto& [key, value] : metadata) {
     auto it = fields_.find(key);
@@ -606,6 +607,7 @@ void PayloadIndex::add(std::uint32_t slot, const Metadata& metadata) {
 }
 
 void PayloadIndex::remove(std::uint32_t slot, const Metadata& metadata) {
+  ++version_;
   live_.remove(slot);
   for (const auto& [key, value] : metadata) {
     const auto it = fields_.find(key);

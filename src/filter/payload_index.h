@@ -181,6 +181,9 @@ class PayloadIndex {
   // The live slots: added and not removed since.
   const Bitmap& live() const noexcept { return live_; }
 
+  // Changes with every add() and remove(): answers computed at one version hold until it changes.
+  std::uint64_t version() const noexcept { return version_; }
+
   // The slots that match `filter` when the index can tell exactly, nullopt otherwise.
   // Cost: as superset().
   std::optional<Bitmap> exact(const FilterExpr& filter) const;
@@ -228,6 +231,7 @@ class PayloadIndex {
   Bounds contains_bounds(const FilterExpr& filter, const Field& field) const;
 
   std::map<std::string, std::unique_ptr<Field>, std::less<>> fields_;
+  std::uint64_t version_ = 0;
   Bitmap live_;
 };
 

@@ -7,24 +7,33 @@
 
 namespace omendb {
 
-FilterPlan plan_filtered_search(const PayloadIndex& index, const FilterExpr& filter, std::size_t k,
-                                std::size_t ef, std::size_t slots) {
-  FilterPlan plan;
+std::shared_ptr<const FilterMatches> match_filter(const PayloadIndex& index,
+                                                  const FilterExpr& filter, std::size_t slots) {
+  auto matches = std::make_shared<FilterMatches>();
   PayloadIndex::Superset superset = index.superset(filter);
-  plan.candidates = std::move(superset.slots);
-  plan.exact = superset.exact;
+  matches->candidates = std::move(superset.slots);
+  matches->exact = superset.exact;
   const double live = static_cast<double>(std::max<std::uint64_t>(index.live().size(), 1));
-  const double share = static_cast<double>(plan.candidates.size()) / live;
-  plan.scan = plan.candidates.size() <= kScanAlways || share <= kScanShare;
-  const double widened =
-      static_cast<double>(std::max(ef, k)) / std::sqrt(std::max(share, kScanShare));
-  plan.ef = std::min<std::size_t>(static_cast<std::size_t>(widened), SearchOptions::kMaxEf);
-  if (!plan.scan) {
-    plan.walk_candidates = DenseBitset(slots);
-    for (const std::uint32_t slot : plan.candidates.to_vector()) {  // faster than iterating
-      if (slot < slots) plan.walk_candidates.insert(slot);
+  const std::uint64_t count = matches->candidates.size();
+  matches->share = static_cast<double>(count) / live;
+  matches->walk = count > kScanAlways && matches->share > kScanShare;
+  if (matches->walk) {
+    matches->dense = DenseBitset(slots);
+    for (const std::uint32_t slot : matches->candidates.to_vector()) {  // faster than iterating
+      if (slot < slots) matches->dense.insert(slot);
     }
   }
+  return matches;
+}
+
+FilterPlan plan_filtered_search(std::shared_ptr<const FilterMatches> matches, std::size_t k,
+                                std::size_t ef) {
+  FilterPlan plan;
+  plan.scan = !matches->walk;
+  const double widened =
+      static_cast<double>(std::max(ef, k)) / std::sqrt(std::max(matches->share, kScanShare));
+  plan.ef = std::min<std::size_t>(static_cast<std::size_t>(widened), SearchOptions::kMaxEf);
+  plan.matches = std::move(matches);
   return plan;
 }
 

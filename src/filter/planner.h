@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 #include "collections/dense_bitset.h"
 #include "filter/expression.h"
@@ -12,23 +13,35 @@
 
 namespace omendb {
 
-struct FilterPlan {
-  Bitmap candidates;   // every matching slot; exactly the matches when `exact`
-  bool exact = false;  // false: each candidate's metadata must still be checked
-  bool scan = false;   // true: scan the candidates; false: walk the graph
-  std::size_t ef = 0;  // the walk's candidate list size
-  DenseBitset walk_candidates;  // when walking: `candidates` again, for fast lookups
-};
-
-// Scans when the candidates are at most kScanAlways or kScanShare of the live records (the walk
-// needs about that density to stay connected through two-hop expansion); otherwise walks with
-// ef / sqrt(share of candidates). `slots` is the number of slots in the index (deleted ones
-// included). Cost: the payload index's superset() of the filter and, for a walk, one pass over
-// the candidates plus slots / 8 bytes.
-FilterPlan plan_filtered_search(const PayloadIndex& index, const FilterExpr& filter, std::size_t k,
-                                std::size_t ef, std::size_t slots);
-
 inline constexpr std::uint64_t kScanAlways = 2048;
 inline constexpr double kScanShare = 0.05;
+
+// What a filter matches in one state of a payload index. It does not depend on the query, so one
+// computation serves every query with that filter until the index changes (FilterMatchCache).
+struct FilterMatches {
+  Bitmap candidates;   // every matching slot; exactly the matches when `exact`
+  bool exact = false;  // false: each candidate's metadata must still be checked
+  double share = 0;    // candidates / live records
+  bool walk = false;   // true: many candidates, so searches walk the graph (else they scan them)
+  DenseBitset dense;   // when `walk`: `candidates` again, for fast lookups during the walk
+};
+
+// The matches of `filter`. Walks when the candidates are more than kScanAlways and kScanShare of
+// the live records (the walk needs about that density to stay connected through two-hop
+// expansion). `slots` is the number of slots in the index (deleted ones included). Cost: the
+// payload index's superset() of the filter and, for a walk, one pass over the candidates plus
+// slots / 8 bytes.
+std::shared_ptr<const FilterMatches> match_filter(const PayloadIndex& index,
+                                                  const FilterExpr& filter, std::size_t slots);
+
+// How to answer one filtered query.
+struct FilterPlan {
+  std::shared_ptr<const FilterMatches> matches;
+  bool scan = false;   // true: scan the candidates; false: walk the graph
+  std::size_t ef = 0;  // the walk's candidate list size: ef / sqrt(share of candidates)
+};
+
+FilterPlan plan_filtered_search(std::shared_ptr<const FilterMatches> matches, std::size_t k,
+                                std::size_t ef);
 
 }  // namespace omendb

@@ -62,27 +62,34 @@ void HnswIndex::search_filtered(std::span<const float> query, std::size_t k, std
   const std::size_t wanted = graph_.m();
   Neighbor current;
   while (ws.candidates.expand_next(current)) {
-    std::size_t found = 0;
-    std::size_t bridges = 0;  // non-matching neighbours, kept at the front of ws.around
+    std::size_t found = 0;    // matching neighbours not visited before, in ws.matched
+    std::size_t reached = 0;  // matching neighbours, visited before or not
+    std::size_t bridges = 0;  // non-matching neighbours not visited before, in ws.bridges
     const std::uint32_t count = graph_.copy_neighbors(current.slot, 0, ws.links.data());
     for (std::uint32_t i = 0; i < count; ++i) {
       const std::uint32_t neighbor = ws.links[i];
-      if (neighbor >= limit || !ws.visited.insert(neighbor)) continue;
+      if (neighbor >= limit) continue;
+      const bool fresh = ws.visited.insert(neighbor);
       if (accepted(neighbor)) {
+        ++reached;
+        if (!fresh) continue;
         prefetch(vectors_.row(neighbor));
         ws.matched[found++] = neighbor;
-      } else {
+      } else if (fresh) {
         ws.bridges[bridges++] = neighbor;
       }
     }
     // Too few matches among the neighbours: look through the non-matching ones to their
-    // neighbours (ACORN-1's two-hop expansion), until enough matches are found.
-    for (std::size_t b = 0; b < bridges && found < wanted; ++b) {
+    // neighbours (ACORN-1's two-hop expansion) until the node has `wanted` matching neighbours
+    // within two hops, counting those already visited: the node's filtered neighbourhood, as
+    // ACORN-1 defines it, whose new members join the candidates.
+    for (std::size_t b = 0; b < bridges && reached < wanted; ++b) {
       const std::uint32_t second = graph_.copy_neighbors(ws.bridges[b], 0, ws.around.data());
-      for (std::uint32_t j = 0; j < second && found < wanted; ++j) {
+      for (std::uint32_t j = 0; j < second && reached < wanted; ++j) {
         const std::uint32_t hop = ws.around[j];
-        if (hop < limit && !ws.visited.contains(hop) && accepted(hop)) {
-          ws.visited.insert(hop);
+        if (hop >= limit || !accepted(hop)) continue;
+        ++reached;
+        if (ws.visited.insert(hop)) {
           prefetch(vectors_.row(hop));
           ws.matched[found++] = hop;
         }

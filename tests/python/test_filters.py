@@ -183,3 +183,23 @@ def test_siftsmall_filtered_recall_for_range_and_nested_filters(sift_with_metada
     recall = filtered_recall(collection, base, queries, metadata, where)
     print(f"\nsiftsmall filtered recall@10 for {where}: {recall:.4f}")
     assert recall >= 0.95
+
+
+def test_repeated_filter_sees_every_write(db, rng):
+    """A filter searched again after an add, an upsert or a delete answers for the new contents
+    (the matches of recent filters are cached per collection until the next write)."""
+    collection = db.collection("cached", dim=8)
+    vectors = rng.random((3000, 8), dtype=np.float32)
+    collection.add(ids=[f"v{i}" for i in range(3000)], vectors=vectors,
+                   metadata=[{"group": i % 2} for i in range(3000)])
+    query = np.full(8, 5.0, dtype=np.float32)  # far from every stored vector
+    where = {"group": 1}
+    assert all(hit.metadata == {"group": 1} for hit in collection.search(query, k=5, where=where))
+    collection.add(ids=["near"], vectors=[query], metadata=[{"group": 1}])
+    assert collection.search(query, k=1, where=where)[0].id == "near"
+    collection.upsert(ids=["near"], vectors=[query], metadata=[{"group": 0}])
+    assert collection.search(query, k=1, where=where)[0].id != "near"
+    assert collection.search(query, k=1, where={"group": 0})[0].id == "near"
+    collection.delete(ids=["near"])
+    assert collection.search(query, k=1, where={"group": 0})[0].id != "near"
+    assert collection.count(where) == 1500
