@@ -29,7 +29,8 @@ FilterPlan Collection::State::plan(const Generation& g, const SearchOptions& opt
       g.filter_matches.get(filter, g.payload.version(), [&] {
         return match_filter(g.payload, filter, g.index->size());
       });
-  return plan_filtered_search(std::move(found), options.k, options.effective_ef());
+  return plan_filtered_search(std::move(found), options.k, options.effective_ef(),
+                              g.index->graph().max_degree(0));
 }
 
 void Collection::State::filtered_search(const Generation& g, std::span<const float> query,

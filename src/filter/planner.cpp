@@ -27,12 +27,15 @@ std::shared_ptr<const FilterMatches> match_filter(const PayloadIndex& index,
 }
 
 FilterPlan plan_filtered_search(std::shared_ptr<const FilterMatches> matches, std::size_t k,
-                                std::size_t ef) {
+                                std::size_t ef, std::size_t degree) {
   FilterPlan plan;
-  plan.scan = !matches->walk;
-  const double widened =
-      static_cast<double>(std::max(ef, k)) / std::sqrt(std::max(matches->share, kScanShare));
-  plan.ef = std::min<std::size_t>(static_cast<std::size_t>(widened), SearchOptions::kMaxEf);
+  const double list = static_cast<double>(std::max(ef, k));
+  const double share = std::max(matches->share, kScanShare);
+  const double walk_cost =
+      kWalkCost * list * static_cast<double>(degree) * std::pow(0.5 / share, 0.75);
+  plan.scan = !matches->walk || static_cast<double>(matches->candidates.size()) <= walk_cost;
+  plan.ef = std::min<std::size_t>(static_cast<std::size_t>(list * std::pow(share, -kWidening)),
+                                  SearchOptions::kMaxEf);
   plan.matches = std::move(matches);
   return plan;
 }
