@@ -100,13 +100,13 @@ Status Journal::append(JournalRecordType type,
   std::lock_guard lock(mutex_);
   if (!refused_.is_ok()) return refused_;
   scratch_.clear();
-  if (Status status = encode(scratch_); !status.is_ok()) return status;
-  if (Status status = writer_.append(next_lsn_, static_cast<std::uint32_t>(type), scratch_, mode_);
-      !status.is_ok()) {
-    return status;
-  }
-  ++next_lsn_;
-  return Status::ok();
+  Status status = encode(scratch_);
+  if (status.is_ok()) status = writer_.append(next_lsn_, static_cast<std::uint32_t>(type), scratch_, mode_);
+  if (status.is_ok()) ++next_lsn_;
+  // Kept for the next record when small; a large batch's buffer (512 bytes per 128-d vector)
+  // would otherwise stay resident for the life of the database.
+  if (scratch_.capacity() > kKeptScratchBytes) std::vector<std::byte>().swap(scratch_);
+  return status;
 }
 
 Status Journal::log_write(std::string_view collection, const storage::WriteBatch& batch) {

@@ -90,6 +90,7 @@ class Journal {
   std::uint64_t next_lsn_;
   Status refused_;                  // why appends fail; ok while they do not
   std::vector<std::byte> scratch_;  // the payload being encoded
+  static constexpr std::size_t kKeptScratchBytes = 1 << 20;
 };
 
 }  // namespace omendb
