@@ -15,7 +15,16 @@ bench-hnswlib:
 bench-cpp:
 	bash scripts/bench.sh cpp
 
-bench: bench-cpp bench-hnswlib
+# The benchmark suite (bench/run.py, bench/README.md): OmenDB against hnswlib, FAISS, USearch, Chroma,
+# LanceDB, Qdrant local mode and the earlier PyPI omendb. `bench` is the full run (~50-75 min on 2 cores;
+# writes docs/benchmarks.md and docs/benchmarks/*.png); `bench-quick` the <= 5-minute run (report in
+# .cache/bench/report-quick/). ARGS pass through, e.g. make bench ARGS="--datasets siftsmall,minilm".
+.PHONY: bench-quick
+bench:
+	bash scripts/bench.sh suite $(ARGS)
+
+bench-quick:
+	bash scripts/bench.sh suite --quick $(ARGS)
 
 # Crash test with 300 trials (the pytest suite runs 20): SIGKILLs a writer process at seeded
 # random moments and checks the reopened database (tests/python/test_crash.py).
