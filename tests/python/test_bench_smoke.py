@@ -2,9 +2,9 @@
 system installed here, then checks of the results JSON, the rendered report and bench/compare.py,
 so the suite cannot rot. About 10 s on 2 cores.
 
-Runs OmenDB (in memory and on disk) and hnswlib, both in requirements-dev.txt, plus USearch and,
-when installed, FAISS; each peer that is not installed is a skip that names it. The databases
-(Chroma, LanceDB, Qdrant, the PyPI omendb) need requirements-bench.txt and run in `make bench-quick`.
+Runs OmenDB (in memory and on disk), hnswlib, USearch and FAISS, all in requirements-dev.txt (a
+peer missing from another environment is a skip that names it). The databases (Chroma, LanceDB,
+Qdrant, the PyPI omendb) need requirements-bench.txt and run in `make bench-quick`.
 """
 
 from __future__ import annotations
