@@ -16,15 +16,11 @@ constexpr std::uint32_t kNoSlot = std::numeric_limits<std::uint32_t>::max();
 
 void HnswIndex::unlink_deleted(ThreadPool& pool) {
   const auto limit = static_cast<std::uint32_t>(size());
-  std::vector<std::unique_ptr<Workspace>> per_thread(pool.size());
-  for (auto& ws : per_thread) {
-    ws = workspaces_.acquire();
-    ws->prepare(graph_.max_degree(0) + 1, space_.dim());
-  }
+  ThreadWorkspaces per_thread(workspaces_, pool.size(), graph_.max_degree(0) + 1, space_.dim());
   pool.parallel_for(limit, 256, [&](std::size_t thread, std::size_t i) {
     const auto node = static_cast<std::uint32_t>(i);
     if (is_deleted(node)) return;
-    Workspace& ws = *per_thread[thread];
+    Workspace& ws = per_thread[thread];
     for (int level = graph_.level(node); level >= 0; --level) {
       // Each repair removes one deleted link and adds none, so this ends.
       for (;;) {
@@ -38,7 +34,6 @@ void HnswIndex::unlink_deleted(ThreadPool& pool) {
       }
     }
   });
-  for (auto& ws : per_thread) workspaces_.release(std::move(ws));
 }
 
 HnswIndex::Compacted HnswIndex::compacted(ThreadPool& pool) {

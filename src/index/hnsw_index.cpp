@@ -42,14 +42,14 @@ void HnswIndex::link(std::uint32_t first, std::size_t count, ThreadPool& pool) {
     insert(first, limit, *ws);
     start = 1;
   }
-  std::vector<std::unique_ptr<Workspace>> per_thread(pool.size());
-  for (auto& ws : per_thread) ws = workspaces_.acquire();
-  // Small blocks keep both threads busy to the end; inserts cost ~100 us each, far above the
-  // cost of handing out a block.
-  pool.parallel_for(count - start, 8, [&](std::size_t thread, std::size_t i) {
-    insert(static_cast<std::uint32_t>(first + start + i), limit, *per_thread[thread]);
-  });
-  for (auto& ws : per_thread) workspaces_.release(std::move(ws));
+  {
+    ThreadWorkspaces per_thread(workspaces_, pool.size(), graph_.max_degree(0) + 1, space_.dim());
+    // Small blocks keep both threads busy to the end; inserts cost ~100 us each, far above the
+    // cost of handing out a block.
+    pool.parallel_for(count - start, 8, [&](std::size_t thread, std::size_t i) {
+      insert(static_cast<std::uint32_t>(first + start + i), limit, per_thread[thread]);
+    });
+  }
   count_changes(count, pool);
 }
 

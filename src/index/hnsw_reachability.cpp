@@ -60,15 +60,10 @@ std::size_t HnswIndex::reconnect_round(bool weak_too, ThreadPool& pool) {
   }
   if (weak.empty()) return 0;
 
-  std::vector<std::unique_ptr<Workspace>> per_thread(pool.size());
-  for (auto& thread_ws : per_thread) {
-    thread_ws = workspaces_.acquire();
-    thread_ws->prepare(graph_.max_degree(0) + 1, space_.dim());
-  }
+  ThreadWorkspaces per_thread(workspaces_, pool.size(), graph_.max_degree(0) + 1, space_.dim());
   pool.parallel_for(weak.size(), 4, [&](std::size_t thread, std::size_t i) {
-    relink(weak[i], entry, reached, limit, *per_thread[thread]);
+    relink(weak[i], entry, reached, limit, per_thread[thread]);
   });
-  for (auto& thread_ws : per_thread) workspaces_.release(std::move(thread_ws));
   return weak.size();
 }
 

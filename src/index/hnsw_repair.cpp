@@ -10,23 +10,22 @@ namespace omendb {
 
 void HnswIndex::repair(std::span<const std::uint32_t> slots, ThreadPool& pool) {
   if (slots.empty()) return;
-  std::vector<std::unique_ptr<Workspace>> per_thread(pool.size());
-  for (auto& ws : per_thread) {
-    ws = workspaces_.acquire();
-    ws->prepare(graph_.max_degree(0) + 1, space_.dim());
-    ws->around.resize(graph_.max_degree(0));
-  }
-  pool.parallel_for(slots.size(), 4, [&](std::size_t thread, std::size_t i) {
-    Workspace& ws = *per_thread[thread];
-    const std::uint32_t deleted = slots[i];
-    for (int level = graph_.level(deleted); level >= 0; --level) {
-      const std::uint32_t count = graph_.copy_neighbors(deleted, level, ws.around.data());
-      for (std::uint32_t j = 0; j < count; ++j) {
-        if (!is_deleted(ws.around[j])) repair_node(ws.around[j], deleted, level, ws);
-      }
+  {
+    ThreadWorkspaces per_thread(workspaces_, pool.size(), graph_.max_degree(0) + 1, space_.dim());
+    for (std::size_t thread = 0; thread < pool.size(); ++thread) {
+      per_thread[thread].around.resize(graph_.max_degree(0));
     }
-  });
-  for (auto& ws : per_thread) workspaces_.release(std::move(ws));
+    pool.parallel_for(slots.size(), 4, [&](std::size_t thread, std::size_t i) {
+      Workspace& ws = per_thread[thread];
+      const std::uint32_t deleted = slots[i];
+      for (int level = graph_.level(deleted); level >= 0; --level) {
+        const std::uint32_t count = graph_.copy_neighbors(deleted, level, ws.around.data());
+        for (std::uint32_t j = 0; j < count; ++j) {
+          if (!is_deleted(ws.around[j])) repair_node(ws.around[j], deleted, level, ws);
+        }
+      }
+    });
+  }
   replace_deleted_entry();
   count_changes(slots.size(), pool);
 }

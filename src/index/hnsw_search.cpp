@@ -128,18 +128,13 @@ void HnswIndex::search_batch(std::span<const float> queries, std::size_t count, 
                              std::size_t ef, bool exact, ThreadPool& pool,
                              std::vector<std::vector<Neighbor>>& out) const {
   out.resize(count);
-  std::vector<std::unique_ptr<Workspace>> per_thread(pool.size());
-  for (auto& ws : per_thread) {
-    ws = workspaces_.acquire();
-    ws->prepare(graph_.max_degree(0), space_.dim());
-  }
+  ThreadWorkspaces per_thread(workspaces_, pool.size(), graph_.max_degree(0), space_.dim());
   const std::size_t dim = space_.dim();
   pool.parallel_for(count, 16, [&](std::size_t thread, std::size_t i) {
-    Workspace& ws = *per_thread[thread];
+    Workspace& ws = per_thread[thread];
     space_.prepare(queries.data() + i * dim, ws.query.data());
     search_prepared(ws.query.data(), k, ef, exact, ws, out[i]);
   });
-  for (auto& ws : per_thread) workspaces_.release(std::move(ws));
 }
 
 }  // namespace omendb

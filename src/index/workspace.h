@@ -76,4 +76,29 @@ class WorkspaceLease {
   std::unique_ptr<Workspace> ws_;
 };
 
+// One workspace per thread of a parallel loop, each prepared for lists of up to `max_degree` ids
+// and queries of `dim` floats, taken from a pool and returned to it at scope exit.
+class ThreadWorkspaces {
+ public:
+  ThreadWorkspaces(WorkspacePool& pool, std::size_t threads, std::size_t max_degree,
+                   std::size_t dim)
+      : pool_(pool), workspaces_(threads) {
+    for (auto& ws : workspaces_) {
+      ws = pool_.acquire();
+      ws->prepare(max_degree, dim);
+    }
+  }
+  ~ThreadWorkspaces() {
+    for (auto& ws : workspaces_) pool_.release(std::move(ws));
+  }
+  ThreadWorkspaces(const ThreadWorkspaces&) = delete;
+  ThreadWorkspaces& operator=(const ThreadWorkspaces&) = delete;
+  // The workspace of loop thread `thread` (in [0, threads)).
+  Workspace& operator[](std::size_t thread) noexcept { return *workspaces_[thread]; }
+
+ private:
+  WorkspacePool& pool_;
+  std::vector<std::unique_ptr<Workspace>> workspaces_;
+};
+
 }  // namespace omendb
