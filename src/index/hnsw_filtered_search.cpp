@@ -50,7 +50,6 @@ void HnswIndex::search_filtered(std::span<const float> query, std::size_t k, std
   const Neighbor start{space_.distance(q, vectors_.row(entry.slot)), entry.slot};
   const Neighbor nearest = greedy_descend(q, start, entry.level, 0, limit, ws);
   const std::size_t degree = graph_.max_degree(0);
-  ws.around.resize(degree);
   ws.bridges.resize(degree);
   ws.matched.resize(degree + graph_.m());
   ws.visited.clear(limit);

@@ -131,19 +131,29 @@ void HnswIndex::insert(std::uint32_t slot, std::uint32_t limit, Workspace& ws) {
     return;
   }
 
+  // Neighbours are chosen top-down, as each level's search starts from the one above, but linked
+  // bottom-up: a concurrent search that reaches `slot` on some level then always finds its lists
+  // on the levels below filled. Linked top-down, other inserts of the same batch could descend to
+  // it, find its lower lists still empty and link only to it (or to each other, at random).
+  const int top = std::min(level, entry.level);
+  if (ws.selected_by_level.size() < static_cast<std::size_t>(top) + 1)
+    ws.selected_by_level.resize(static_cast<std::size_t>(top) + 1);
   const float* row = vectors_.row(slot);
   Neighbor nearest{space_.distance(row, vectors_.row(entry.slot)), entry.slot};
   nearest = greedy_descend(row, nearest, entry.level, level, limit, ws);
-  for (int l = std::min(level, entry.level); l >= 0; --l) {
+  for (int l = top; l >= 0; --l) {
+    std::vector<Neighbor>& selected = ws.selected_by_level[static_cast<std::size_t>(l)];
     search_level(row, nearest, l, params_.ef_construction, limit, ws);
     ws.candidates.nearest(params_.ef_construction, ws.sorted);
     std::erase_if(ws.sorted, [this, slot](const Neighbor& neighbor) {
       return neighbor.slot == slot || is_deleted(neighbor.slot);  // never link to a deleted node
     });
-    if (ws.sorted.empty()) continue;
-    nearest = ws.sorted.front();
-    select_neighbors(ws.sorted, params_.m, ws.selected);
-    connect(slot, l, ws.selected, ws);
+    if (!ws.sorted.empty()) nearest = ws.sorted.front();
+    select_neighbors(ws.sorted, params_.m, selected);
+  }
+  for (int l = 0; l <= top; ++l) {
+    const std::vector<Neighbor>& selected = ws.selected_by_level[static_cast<std::size_t>(l)];
+    if (!selected.empty()) connect(slot, l, selected, ws);
   }
   if (level > entry.level) store_entry({slot, level});
 }

@@ -3,6 +3,7 @@
 // then never returns it, even at a large ef. This pass finds such nodes on level 0 and links them
 // in again as an insert would.
 #include <algorithm>
+#include <limits>
 #include <mutex>
 
 #include "index/hnsw_index.h"
@@ -51,12 +52,7 @@ std::size_t HnswIndex::reconnect_round(bool weak_too, ThreadPool& pool) {
   std::vector<std::uint32_t> weak;
   for (std::uint32_t node = 0; node < limit; ++node) {
     if (is_deleted(node) || node == entry.slot) continue;
-    bool relink = !reached[node];
-    if (weak_too && !relink) {
-      relink = in_degree[node] < kMinInDegree ||
-               graph_.copy_neighbors(node, 0, ws.links.data()) < kMinOutDegree;
-    }
-    if (relink) weak.push_back(node);
+    if (!reached[node] || (weak_too && is_weak(node, in_degree[node], ws))) weak.push_back(node);
   }
   if (weak.empty()) return 0;
 
@@ -65,6 +61,44 @@ std::size_t HnswIndex::reconnect_round(bool weak_too, ThreadPool& pool) {
     relink(weak[i], entry, reached, limit, per_thread[thread]);
   });
   return weak.size();
+}
+
+// Whether graph search may fail to return reachable `node`, which has `in_degree` live links in.
+bool HnswIndex::is_weak(std::uint32_t node, std::uint8_t in_degree, Workspace& ws) const {
+  return in_degree < kMinInDegree || live_out_degree(node, ws) < kMinOutDegree ||
+         (in_degree < kFewInLinks && !nearest_links_back(node, ws));
+}
+
+// Links from `node` on level 0 to live nodes. Repair relinks only the nodes a deleted node links
+// to, so a node whose links to it were one-way keeps them, and may be left with only deleted ones.
+std::uint32_t HnswIndex::live_out_degree(std::uint32_t node, Workspace& ws) const {
+  const std::uint32_t count = graph_.copy_neighbors(node, 0, ws.links.data());
+  return static_cast<std::uint32_t>(
+      std::count_if(ws.links.data(), ws.links.data() + count,
+                    [this](std::uint32_t to) { return !is_deleted(to); }));
+}
+
+// Whether the nearest live node that `node` links to on level 0 links back to it. Graph search for
+// a vector settles among its nearest nodes; a node with few incoming links, none from there, is
+// reached only from far away and never returned.
+bool HnswIndex::nearest_links_back(std::uint32_t node, Workspace& ws) const {
+  const Neighbor nearest = nearest_live_link(node, ws);
+  if (nearest.slot == node) return false;
+  const std::uint32_t back = graph_.copy_neighbors(nearest.slot, 0, ws.links.data());
+  return std::find(ws.links.data(), ws.links.data() + back, node) != ws.links.data() + back;
+}
+
+// The nearest live node that `node` links to on level 0; `node` itself when it links to none.
+Neighbor HnswIndex::nearest_live_link(std::uint32_t node, Workspace& ws) const {
+  const std::uint32_t count = graph_.copy_neighbors(node, 0, ws.around.data());
+  const float* row = vectors_.row(node);
+  Neighbor nearest{std::numeric_limits<float>::infinity(), node};
+  for (std::uint32_t i = 0; i < count; ++i) {
+    if (is_deleted(ws.around[i])) continue;
+    const float distance = space_.distance(row, vectors_.row(ws.around[i]));
+    if (distance < nearest.distance) nearest = {distance, ws.around[i]};
+  }
+  return nearest;
 }
 
 // Per node below `limit`: 1 when a walk along level-0 links from `from` gets there. Deleted nodes
@@ -106,20 +140,31 @@ void HnswIndex::relink(std::uint32_t node, Entry entry, const std::vector<std::u
   select_neighbors(ws.sorted, params_.m, ws.selected);
   connect(node, 0, ws.selected, ws);
 
+  // The nearest reached node makes `node` reachable; its nearest neighbour (they may differ when
+  // `node` kept an older, nearer link) makes it findable.
   const Neighbor host = ws.selected.front();
-  std::lock_guard guard(graph_.lock(host.slot));
-  const std::uint32_t count = graph_.copy_neighbors(host.slot, 0, ws.links.data());
+  link_back(host.slot, node, host.distance, ws);
+  const Neighbor nearest = nearest_live_link(node, ws);
+  if (nearest.slot != node && nearest.slot != host.slot)
+    link_back(nearest.slot, node, nearest.distance, ws);
+}
+
+// Adds `node` (at `distance`) to the level-0 list of `host`, in place of its farthest link when
+// the list is full, whatever the heuristic would choose.
+void HnswIndex::link_back(std::uint32_t host, std::uint32_t node, float distance, Workspace& ws) {
+  std::lock_guard guard(graph_.lock(host));
+  const std::uint32_t count = graph_.copy_neighbors(host, 0, ws.links.data());
   if (std::find(ws.links.data(), ws.links.data() + count, node) != ws.links.data() + count) return;
-  const float* host_row = vectors_.row(host.slot);
+  const float* host_row = vectors_.row(host);
   ws.pruned.clear();
   for (std::uint32_t i = 0; i < count; ++i) {
     ws.pruned.push_back({space_.distance(host_row, vectors_.row(ws.links[i])), ws.links[i]});
   }
   std::sort(ws.pruned.begin(), ws.pruned.end());
   if (count == graph_.max_degree(0)) ws.pruned.pop_back();  // the farthest makes room
-  ws.pruned.push_back({host.distance, node});
+  ws.pruned.push_back({distance, node});
   std::sort(ws.pruned.begin(), ws.pruned.end());
-  write_list(host.slot, 0, ws.pruned, ws);
+  write_list(host, 0, ws.pruned, ws);
 }
 
 }  // namespace omendb

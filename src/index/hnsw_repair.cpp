@@ -12,9 +12,6 @@ void HnswIndex::repair(std::span<const std::uint32_t> slots, ThreadPool& pool) {
   if (slots.empty()) return;
   {
     ThreadWorkspaces per_thread(workspaces_, pool.size(), graph_.max_degree(0) + 1, space_.dim());
-    for (std::size_t thread = 0; thread < pool.size(); ++thread) {
-      per_thread[thread].around.resize(graph_.max_degree(0));
-    }
     pool.parallel_for(slots.size(), 4, [&](std::size_t thread, std::size_t i) {
       Workspace& ws = per_thread[thread];
       const std::uint32_t deleted = slots[i];

@@ -22,6 +22,7 @@ struct Workspace {
   std::vector<std::uint32_t> unvisited;  // the not yet visited part of it
   std::vector<Neighbor> sorted;          // results, nearest first
   std::vector<Neighbor> selected;        // neighbours chosen by the heuristic
+  std::vector<std::vector<Neighbor>> selected_by_level;  // an insert's choice on each level
   std::vector<Neighbor> pruned;          // a full list plus a new link, nearest first
   std::vector<Neighbor> kept;            // what the heuristic keeps of `pruned`
   std::vector<std::uint32_t> ids;        // a list being written
@@ -35,6 +36,7 @@ struct Workspace {
     if (links.size() < max_degree) {
       links.resize(max_degree);
       unvisited.resize(max_degree);
+      around.resize(max_degree);
     }
     if (query.size() < dim) query.resize(dim);
   }
