@@ -1,0 +1,166 @@
+"""Writes a golden database folder with the installed omendb, for format-compatibility tests.
+
+    python tests/golden/make_golden.py OUT_DIR
+
+OUT_DIR gets `db/` (the database folder) and `expected.json` (what every record must read back as,
+and the exact top-10 of a few queries). The workload covers what the files can hold: three
+collections with each metric and non-default build options, a graph-sized collection (above the
+2,048-record scan threshold), deletes by id and by filter, upserts, a dropped collection, every
+metadata type, a checkpoint, and then a log tail of adds, upserts and deletes that no checkpoint
+covers (the process ends with os._exit, so close() does not checkpoint it).
+
+The expected records are what `get()` returned in this process just before it ended: the state the
+database acknowledged. They are checked here against an independent model (ids and metadata
+exactly, vectors exactly for l2/ip and to float rounding for cosine, which normalises).
+Vectors are stored in expected.json as hex of their float32 little-endian bytes, so the test can
+compare them bit for bit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import omendb
+
+SEED = 20261202
+
+
+def metadata_for(i: int, rng: np.random.Generator) -> dict | None:
+    """Metadata cycling through every value type the format stores, and records without any."""
+    kind = i % 7
+    if kind == 0:
+        return None
+    if kind == 1:
+        return {}
+    return {
+        "n": int(rng.integers(-(2**62), 2**62)),
+        "x": float(rng.standard_normal()),
+        "flag": bool(i % 2),
+        "tag": ["news", "blog", "ünïcødé ✓", ""][i % 4],
+        "tags": [f"t{i % 5}", "shared"] if kind != 3 else [],
+        "none": None,
+        "bucket": i % 10,
+    }
+
+
+def write_workload(db: omendb.Database, rng: np.random.Generator) -> dict:
+    """Runs the workload; returns the model: {collection: {id: (vector, metadata)}}."""
+    model: dict[str, dict[str, tuple[np.ndarray, dict]]] = {}
+    specs = [
+        ("graph_l2", dict(dim=16, metric="l2"), 3000),
+        ("small_cosine", dict(dim=8, metric="cosine", m=8, ef_construction=64), 300),
+        ("custom_ip", dict(dim=5, metric="ip", m=12, ef_construction=100), 500),
+    ]
+    for name, options, count in specs:
+        col = db.collection(name, **options)
+        model[name] = {}
+        vectors = rng.standard_normal((count, options["dim"])).astype(np.float32)
+        if options["metric"] == "cosine":
+            vectors[7] = 0.0  # a zero vector stays zero
+        ids = [f"{name}-{i}" for i in range(count)]
+        metadata = [metadata_for(i, rng) for i in range(count)]
+        for start in range(0, count, 700):
+            end = min(start + 700, count)
+            col.add(ids=ids[start:end], vectors=vectors[start:end], metadata=metadata[start:end])
+        for i in range(count):
+            model[name][ids[i]] = (vectors[i], metadata[i] or {})
+
+    dropped = db.collection("dropped", dim=3)
+    dropped.add(ids=["gone"], vectors=np.ones((1, 3), np.float32))
+    db.drop_collection("dropped")
+
+    def upsert(name: str, ids: list[str]) -> None:
+        col = db.collection(name)
+        vectors = rng.standard_normal((len(ids), col.dim)).astype(np.float32)
+        metadata = [{"upserted": True, "round": int(rng.integers(100))} for _ in ids]
+        col.upsert(ids=ids, vectors=vectors, metadata=metadata)
+        for record_id, vector, meta in zip(ids, vectors, metadata):
+            model[name][record_id] = (vector, meta)
+
+    def delete(name: str, ids: list[str]) -> None:
+        db.collection(name).delete(ids)
+        for record_id in ids:
+            model[name].pop(record_id, None)
+
+    def delete_bucket(name: str, bucket: int) -> None:
+        db.collection(name).delete(where={"bucket": bucket})
+        for record_id in [r for r, (_, m) in model[name].items() if m.get("bucket") == bucket]:
+            del model[name][record_id]
+
+    # Before the checkpoint: deletes, upserts (replacing and new), a delete by filter.
+    delete("graph_l2", [f"graph_l2-{i}" for i in range(0, 400, 3)])
+    upsert("graph_l2", [f"graph_l2-{i}" for i in range(1, 200, 5)] + ["graph_l2-new-0"])
+    delete_bucket("custom_ip", 3)
+    upsert("small_cosine", ["small_cosine-1", "small_cosine-2", "small_cosine-new"])
+    db.checkpoint()
+
+    # The log tail: changes after the last checkpoint, replayed at open.
+    col = db.collection("graph_l2")
+    tail = rng.standard_normal((50, 16)).astype(np.float32)
+    tail_ids = [f"graph_l2-tail-{i}" for i in range(50)]
+    col.add(ids=tail_ids, vectors=tail, metadata=[{"tail": i} for i in range(50)])
+    for i, record_id in enumerate(tail_ids):
+        model["graph_l2"][record_id] = (tail[i], {"tail": i})
+    upsert("graph_l2", ["graph_l2-2", "graph_l2-tail-1"])
+    delete("graph_l2", ["graph_l2-5", "graph_l2-tail-2", "absent-id"])
+    delete_bucket("small_cosine", 4)
+    upsert("custom_ip", ["custom_ip-0"])
+    return model
+
+
+def hex_vector(vector: np.ndarray) -> str:
+    return np.asarray(vector, dtype="<f4").tobytes().hex()
+
+
+def snapshot_expected(db: omendb.Database, model: dict, rng: np.random.Generator) -> dict:
+    """What the database returns now, checked against the model."""
+    expected: dict = {"collections": {}}
+    for name in db.collections():
+        col = db.collection(name)
+        ids = sorted(model[name])
+        records = col.get(ids)
+        assert len(col) == len(ids), (name, len(col), len(ids))
+        entries = {}
+        for record_id, record in zip(ids, records):
+            vector, meta = model[name][record_id]
+            assert record is not None and record.metadata == meta, record_id
+            if col.metric == "cosine":
+                norm = np.linalg.norm(vector)
+                want = vector / norm if norm > 0 else vector
+                assert np.allclose(record.vector, want, atol=1e-6), record_id
+            else:
+                assert np.array_equal(record.vector, vector), record_id
+            entries[record_id] = {"vector": hex_vector(record.vector), "metadata": record.metadata}
+        queries = rng.standard_normal((5, col.dim)).astype(np.float32)
+        searches = [
+            {"query": hex_vector(q), "ids": [h.id for h in col.search(q, k=10, exact=True)]}
+            for q in queries
+        ]
+        expected["collections"][name] = {
+            "dim": col.dim,
+            "metric": col.metric,
+            "records": entries,
+            "exact_top10": searches,
+        }
+    return expected
+
+
+def main() -> None:
+    out = Path(sys.argv[1])
+    out.mkdir(parents=True, exist_ok=False)
+    rng = np.random.default_rng(SEED)
+    db = omendb.open(str(out / "db"))
+    model = write_workload(db, rng)
+    expected = snapshot_expected(db, model, rng)
+    (out / "expected.json").write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n")
+    sys.stdout.flush()
+    os._exit(0)  # no close(): the log tail stays unreplayed in the folder, as after a crash
+
+
+if __name__ == "__main__":
+    main()
