@@ -30,7 +30,8 @@ std::vector<std::byte> with_fixed_frame(std::span<const std::byte> file) {
   return out;
 }
 
-// Decodes `file`; aborts unless a decoded manifest is valid and encodes back to `file`.
+// Decodes `file`; aborts unless a decoded manifest is valid and encodes back to `file` (one of an
+// older format version: encodes in the current one and decodes back to the same contents).
 void decode(std::span<const std::byte> file) {
   Result<storage::Manifest> manifest = storage::decode_manifest(file);
   if (!manifest.is_ok()) {
@@ -41,10 +42,26 @@ void decode(std::span<const std::byte> file) {
   for (const storage::ManifestCollection& collection : manifest.value().collections) {
     require(collection.options.validate().is_ok(), "invalid collection options decoded");
   }
+  const bool current = manifest.value().format_version == storage::manifest::kFormatVersion;
+  manifest.value().format_version = storage::manifest::kFormatVersion;
   Result<std::vector<std::byte>> encoded = storage::encode_manifest(manifest.value());
   require(encoded.is_ok(), "a decoded manifest does not encode: " + encoded.status().message());
-  require(std::equal(file.begin(), file.end(), encoded.value().begin(), encoded.value().end()),
-          "a decoded manifest encodes to other bytes");
+  if (current) {
+    require(std::equal(file.begin(), file.end(), encoded.value().begin(), encoded.value().end()),
+            "a decoded manifest encodes to other bytes");
+    return;
+  }
+  Result<storage::Manifest> upgraded = storage::decode_manifest(encoded.value());
+  require(upgraded.is_ok() && upgraded.value().collections.size() ==
+                                  manifest.value().collections.size(),
+          "an upgraded manifest does not decode to the same collections");
+  for (std::size_t i = 0; i < upgraded.value().collections.size(); ++i) {
+    const storage::ManifestCollection& a = upgraded.value().collections[i];
+    const storage::ManifestCollection& b = manifest.value().collections[i];
+    require(a.name == b.name && a.snapshot_files == b.snapshot_files &&
+                a.options.dim == b.options.dim && a.options.quantization == b.options.quantization,
+            "an upgraded manifest changed a collection");
+  }
 }
 
 }  // namespace

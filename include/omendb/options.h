@@ -23,6 +23,18 @@ std::string_view metric_name(Metric metric) noexcept;
 // The metric named `name`, or nothing when the name is unknown.
 std::optional<Metric> parse_metric(std::string_view name) noexcept;
 
+// How a collection keeps its vectors besides the float32 rows (which stay the truth).
+enum class Quantization {
+  kNone,  // floats only: graph walks compute exact distances
+  kSq8,   // also 8-bit codes (one byte per dimension and 12 bytes per vector): graph walks run on
+          // the codes, and the best candidates are re-ranked with the floats
+};
+
+// "none" or "sq8".
+std::string_view quantization_name(Quantization quantization) noexcept;
+// The quantization named `name`, or nothing when the name is unknown.
+std::optional<Quantization> parse_quantization(std::string_view name) noexcept;
+
 // Fixed when a collection is created.
 struct CollectionOptions {
   std::size_t dim = 0;          // vector length; 1 to kMaxDim
@@ -31,6 +43,7 @@ struct CollectionOptions {
   std::uint32_t ef_construction =
       200;                  // candidate list size while inserting; larger = better graph
   std::uint64_t seed = 42;  // seeds the level of each node, so builds are reproducible
+  Quantization quantization = Quantization::kNone;  // codes the graph walks run on
 
   static constexpr std::size_t kMaxDim = 65536;
   static constexpr std::uint32_t kMaxM = 128;

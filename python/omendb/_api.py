@@ -18,6 +18,9 @@ from ._errors import ClosedError, DimensionError, InvalidArgumentError, NotFound
 
 IN_MEMORY = ":memory:"
 
+# The quantization of a collection created without one.
+DEFAULT_QUANTIZATION = "none"
+
 # A metadata filter: a Mongo-style dict or a string; see docs/filters.md.
 Filter = Optional[Union[dict, str]]
 
@@ -75,6 +78,7 @@ class Database:
         metric: Optional[str] = None,
         m: int = 16,
         ef_construction: int = 200,
+        quantization: Optional[str] = None,
     ) -> "Collection":
         """Get the collection ``name``, creating it when ``dim`` is given and it does not exist.
 
@@ -82,13 +86,22 @@ class Database:
         (1 - cosine similarity; vectors are normalised when stored) or ``"ip"`` (negative inner
         product). Smaller distance is closer.
         m, ef_construction: graph degree and build-time candidate list, fixed at creation (an
-        existing collection keeps its own). An existing collection must match ``dim`` and
-        ``metric`` where they are given, else InvalidArgumentError.
+        existing collection keeps its own).
+        quantization: ``"none"`` (the default for a new collection: graph searches compute exact
+        distances on the float vectors) or ``"sq8"`` (8-bit codes, one byte per dimension, kept
+        beside the floats: graph searches walk on the codes and re-rank their best candidates
+        with the floats, so returned distances stay exact). Fixed at creation.
+        An existing collection must match ``dim``, ``metric`` and ``quantization`` where they are
+        given, else InvalidArgumentError.
         """
         self._check_open()
         _check_name(name)
         if metric is not None and not isinstance(metric, str):
             raise InvalidArgumentError(f"metric must be a str, got {type(metric).__name__}")
+        if quantization is not None and not isinstance(quantization, str):
+            raise InvalidArgumentError(
+                f"quantization must be a str, got {type(quantization).__name__}"
+            )
         try:
             existing = Collection(self._engine.get_collection(name))
         except NotFoundError:
@@ -102,6 +115,11 @@ class Database:
                 raise InvalidArgumentError(
                     f"collection {name!r} exists with metric={existing.metric!r}, not {metric!r}"
                 )
+            if quantization is not None and quantization != existing.quantization:
+                raise InvalidArgumentError(
+                    f"collection {name!r} exists with quantization={existing.quantization!r}, "
+                    f"not {quantization!r}"
+                )
             return existing
         if dim is None:
             raise NotFoundError(f"no collection named {name!r}; pass dim= to create it")
@@ -111,6 +129,7 @@ class Database:
             "l2" if metric is None else metric,
             _positive_int(m, "m"),
             _positive_int(ef_construction, "ef_construction"),
+            DEFAULT_QUANTIZATION if quantization is None else quantization,
         )
         return Collection(engine)
 
@@ -184,6 +203,11 @@ class Collection:
     @property
     def metric(self) -> str:
         return self._engine.metric
+
+    @property
+    def quantization(self) -> str:
+        """``"sq8"`` or ``"none"``: whether graph searches walk on 8-bit codes."""
+        return self._engine.quantization
 
     def __len__(self) -> int:
         if self._engine.closed:

@@ -54,6 +54,7 @@ HnswParams index_params(const CollectionOptions& options) {
   params.m = options.m;
   params.ef_construction = options.ef_construction;
   params.seed = options.seed;
+  params.quantization = options.quantization;
   return params;
 }
 

@@ -60,6 +60,10 @@ struct Database::State : std::enable_shared_from_this<Database::State> {
   Status open_reader();
   // Writes the first manifest and an empty log into the folder.
   Status create_database();
+  // A writer that opened a manifest of an older format rewrites it, unchanged otherwise, in the
+  // current one (atomically: write_manifest's guarantee) before it logs anything. Cost: nothing
+  // when it is current; else one manifest write and two disk flushes.
+  Status upgrade_manifest();
   // kCorruption when a folder without a manifest holds log records or snapshot files: a lost
   // MANIFEST must not turn a database into a new, empty one (whose first checkpoint would remove
   // the old files).

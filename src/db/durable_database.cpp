@@ -243,6 +243,7 @@ Status Database::State::open_folder() {
     return read.status();
   } else {
     manifest = std::move(read).value();
+    if (Status status = upgrade_manifest(); !status.is_ok()) return status;
   }
   Result<LoadedState> loaded = load_state(*this, manifest);
   if (!loaded.is_ok()) return loaded.status();
@@ -256,6 +257,14 @@ Status Database::State::open_folder() {
   for (auto& [name, collection] : collections) attach(*collection);
   remove_unreferenced_files();
   return Status::ok();
+}
+
+Status Database::State::upgrade_manifest() {
+  if (manifest.format_version == storage::manifest::kFormatVersion) return Status::ok();
+  // The same contents in the current format, switched atomically: from here on the log may hold
+  // records only this format describes, and older builds refuse the folder by its version.
+  manifest.format_version = storage::manifest::kFormatVersion;
+  return storage::write_manifest(*env, dir, manifest);
 }
 
 Status Database::State::check_no_data_without_manifest() {

@@ -51,6 +51,15 @@ Status get_options(ByteReader& in, std::uint64_t lsn, CollectionOptions& out) {
   if (!known) return corrupt(lsn, "unknown metric code " + std::to_string(metric));
   out.dim = dim;
   out.metric = *known;
+  // Records written before quantization existed (manifest format 1) end here: none.
+  out.quantization = Quantization::kNone;
+  if (in.remaining() != 0) {
+    std::uint32_t code = 0;
+    if (!in.get_u32(code)) return corrupt(lsn, "truncated collection options");
+    const std::optional<Quantization> quantization = storage::manifest::quantization_of_code(code);
+    if (!quantization) return corrupt(lsn, "unknown quantization code " + std::to_string(code));
+    out.quantization = *quantization;
+  }
   if (Status status = out.validate(); !status.is_ok()) return corrupt(lsn, status.message());
   return Status::ok();
 }
@@ -125,6 +134,7 @@ Status Journal::log_create(std::string_view collection, const CollectionOptions&
     writer.put_u32(options.m);
     writer.put_u32(options.ef_construction);
     writer.put_u64(options.seed);
+    writer.put_u32(storage::manifest::quantization_code(options.quantization));
     return Status::ok();
   });
 }

@@ -24,6 +24,23 @@ std::optional<Metric> parse_metric(std::string_view name) noexcept {
   return std::nullopt;
 }
 
+std::string_view quantization_name(Quantization quantization) noexcept {
+  switch (quantization) {
+    case Quantization::kNone:
+      return "none";
+    case Quantization::kSq8:
+      return "sq8";
+  }
+  return "unknown";
+}
+
+std::optional<Quantization> parse_quantization(std::string_view name) noexcept {
+  for (Quantization quantization : {Quantization::kNone, Quantization::kSq8}) {
+    if (quantization_name(quantization) == name) return quantization;
+  }
+  return std::nullopt;
+}
+
 std::string_view sync_mode_name(SyncMode mode) noexcept {
   switch (mode) {
     case SyncMode::kFull:

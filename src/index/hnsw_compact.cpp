@@ -74,6 +74,7 @@ HnswIndex::Compacted HnswIndex::compacted(ThreadPool& pool) {
   // node with the highest level.
   const Entry entry = load_entry();
   if (entry.level >= 0 && !is_deleted(entry.slot)) top = {new_slot[entry.slot], entry.level};
+  fresh.encode_codes(0, live);
   fresh.publish(live);
   if (top.level >= 0) fresh.store_entry(top);
   // Unlinking pruned lists with the heuristic: some live nodes may have lost their last link.

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "index/hnsw_index.h"
+#include "index/hnsw_walk.h"
 
 namespace omendb {
 namespace {
@@ -47,8 +48,9 @@ void HnswIndex::search_filtered(std::span<const float> query, std::size_t k, std
   const float* q = ws.query.data();
   const auto accepted = [&](std::uint32_t slot) { return !is_deleted(slot) && matches(slot); };
 
-  const Neighbor start{space_.distance(q, vectors_.row(entry.slot)), entry.slot};
-  const Neighbor nearest = greedy_descend(q, start, entry.level, 0, limit, ws);
+  const ExactScorer scorer = exact_scorer(q);
+  const Neighbor start{scorer.distance(entry.slot), entry.slot};
+  const Neighbor nearest = greedy_descend(scorer, start, entry.level, 0, limit, ws);
   const std::size_t degree = graph_.max_degree(0);
   ws.bridges.resize(degree);
   ws.matched.resize(degree + graph_.m());

@@ -12,6 +12,8 @@ HnswIndex::HnswIndex(Metric metric, std::size_t dim, const HnswParams& params)
       params_(params),
       level_multiplier_(1.0 / std::log(std::max<double>(params.m, 2))),
       vectors_(dim),
+      codes_(params.quantization == Quantization::kSq8 ? std::make_unique<quant::Sq8Codes>(dim)
+                                                       : nullptr),
       graph_(params.m) {}
 
 HnswIndex::~HnswIndex() = default;
@@ -25,6 +27,16 @@ void HnswIndex::write_rows(std::span<const float> rows, std::size_t count) {
   for (std::size_t i = 0; i < count; ++i) {
     space_.prepare(rows.data() + i * dim,
                    vectors_.mutable_row(static_cast<std::uint32_t>(first + i)));
+  }
+  encode_codes(first, count);
+}
+
+void HnswIndex::encode_codes(std::size_t first, std::size_t count) {
+  if (!codes_) return;
+  codes_->reserve(first + count);
+  for (std::size_t slot = first; slot < first + count; ++slot) {
+    const auto id = static_cast<std::uint32_t>(slot);
+    codes_->encode(id, vectors_.row(id));
   }
 }
 
@@ -70,7 +82,8 @@ void HnswIndex::store_entry(Entry entry) noexcept {
 }
 
 std::size_t HnswIndex::memory_bytes() const noexcept {
-  return vectors_.allocated_bytes() + graph_.memory_bytes() + deleted_.allocated_bytes();
+  return vectors_.allocated_bytes() + (codes_ ? codes_->allocated_bytes() : 0) +
+         graph_.memory_bytes() + deleted_.allocated_bytes();
 }
 
 }  // namespace omendb

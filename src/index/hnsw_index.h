@@ -23,10 +23,12 @@
 #include "collections/row_arena.h"
 #include "collections/top_k.h"
 #include "index/hnsw_graph.h"
+#include "index/scorers.h"
 #include "index/space.h"
 #include "index/vector_store.h"
 #include "index/workspace.h"
 #include "omendb/status.h"
+#include "quant/sq8.h"
 
 namespace omendb {
 
@@ -48,6 +50,7 @@ struct HnswParams {
   std::uint32_t ef_construction = 200;    // candidate list size while inserting
   std::uint64_t seed = 42;                // seeds each node's level (a function of seed and slot)
   std::size_t exact_search_below = 2048;  // searches of fewer slots scan them all instead
+  Quantization quantization = Quantization::kNone;  // kSq8: walks run on 8-bit codes
 };
 
 class HnswIndex {
@@ -182,17 +185,32 @@ class HnswIndex {
     int level;  // -1 when the graph is empty
   };
 
+  // --- hnsw_walk.h: the walks, over an ExactScorer or a CodeScorer (index/scorers.h)
+  template <class Scorer>
+  Neighbor greedy_descend(const Scorer& scorer, Neighbor start, int from_level, int to_level,
+                          std::uint32_t limit, Workspace& ws) const;
+  template <class Scorer>
+  void search_level(const Scorer& scorer, Neighbor start, int level, std::size_t ef,
+                    std::uint32_t limit, Workspace& ws) const;
+
   // --- hnsw_search.cpp
   void search_prepared(const float* query, std::size_t k, std::size_t ef, bool exact, Workspace& ws,
                        std::vector<Neighbor>& out) const;
-  Neighbor greedy_descend(const float* query, Neighbor start, int from_level, int to_level,
-                          std::uint32_t limit, Workspace& ws) const;
-  void search_level(const float* query, Neighbor start, int level, std::size_t ef,
+  // The graph search of a quantized index: walks level 0 on the codes with candidate list `ef`,
+  // then re-ranks the live candidates with the float rows into ws.results (k nearest).
+  void search_codes(const float* query, std::size_t k, std::size_t ef, Entry entry,
                     std::uint32_t limit, Workspace& ws) const;
-  void exact_scan(const float* query, std::size_t k, std::uint32_t limit, TopK& results) const;
+  // Re-ranks the live nodes of ws.candidates (nearest first, at most `count`) with exact distances
+  // to `query`, keeping the k nearest in ws.results.
+  void rerank(const float* query, std::size_t k, std::size_t count, Workspace& ws) const;
 
   // --- hnsw_insert.cpp
   void insert(std::uint32_t slot, std::uint32_t limit, Workspace& ws);
+  // The candidates for `slot`'s neighbours on `level` into ws.sorted, nearest first, with exact
+  // distances: a search of the level from `nearest` (on the codes when quantized, re-scored with
+  // the floats). Returns the nearest candidate, or `nearest` when none was found.
+  Neighbor find_candidates(std::uint32_t slot, Neighbor nearest, int level, std::uint32_t limit,
+                           Workspace& ws) const;
   int random_level(std::uint32_t slot) const noexcept;
   void select_neighbors(std::span<const Neighbor> sorted_candidates, std::size_t max_count,
                         std::vector<Neighbor>& selected) const;
@@ -237,6 +255,12 @@ class HnswIndex {
                std::span<const std::byte> upper, std::span<const std::byte> deleted,
                std::span<const std::uint8_t> levels);
 
+  ExactScorer exact_scorer(const float* query) const noexcept {
+    return {space_, vectors_, query};
+  }
+  // Encodes the float rows of slots [first, first + count) into codes_ (when quantized).
+  void encode_codes(std::size_t first, std::size_t count);
+
   Entry load_entry() const noexcept;
   void store_entry(Entry entry) noexcept;
 
@@ -244,6 +268,7 @@ class HnswIndex {
   HnswParams params_;
   double level_multiplier_;  // 1 / ln(m)
   VectorStore vectors_;
+  std::unique_ptr<quant::Sq8Codes> codes_;  // null unless params_.quantization is kSq8
   HnswGraph graph_;
   RowArena deleted_{1, 1};  // per slot: 1 once deleted
   std::atomic<std::size_t> size_{0};

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "index/hnsw_index.h"
+#include "index/hnsw_walk.h"
 
 namespace omendb {
 namespace {
@@ -112,6 +113,30 @@ void HnswIndex::connect(std::uint32_t slot, int level, std::span<const Neighbor>
     add_link(neighbor.slot, slot, neighbor.distance, level, ws);
 }
 
+Neighbor HnswIndex::find_candidates(std::uint32_t slot, Neighbor nearest, int level,
+                                    std::uint32_t limit, Workspace& ws) const {
+  const float* row = vectors_.row(slot);
+  if (codes_) {
+    // Walk on the codes (ws.code_query holds this row), then give the candidates exact distances,
+    // which the heuristic compares with exact distances between candidates.
+    const CodeScorer scorer(*codes_, ws.code_query);
+    search_level(scorer, {scorer.distance(nearest.slot), nearest.slot}, level,
+                 params_.ef_construction, limit, ws);
+    ws.candidates.nearest(params_.ef_construction, ws.sorted);
+    for (Neighbor& candidate : ws.sorted) {
+      candidate.distance = space_.distance(row, vectors_.row(candidate.slot));
+    }
+    std::sort(ws.sorted.begin(), ws.sorted.end());
+  } else {
+    search_level(exact_scorer(row), nearest, level, params_.ef_construction, limit, ws);
+    ws.candidates.nearest(params_.ef_construction, ws.sorted);
+  }
+  std::erase_if(ws.sorted, [this, slot](const Neighbor& neighbor) {
+    return neighbor.slot == slot || is_deleted(neighbor.slot);  // never link to a deleted node
+  });
+  return ws.sorted.empty() ? nearest : ws.sorted.front();
+}
+
 void HnswIndex::insert(std::uint32_t slot, std::uint32_t limit, Workspace& ws) {
   ws.prepare(graph_.max_degree(0) + 1, space_.dim());
   const int level = random_level(slot);
@@ -139,17 +164,20 @@ void HnswIndex::insert(std::uint32_t slot, std::uint32_t limit, Workspace& ws) {
   if (ws.selected_by_level.size() < static_cast<std::size_t>(top) + 1)
     ws.selected_by_level.resize(static_cast<std::size_t>(top) + 1);
   const float* row = vectors_.row(slot);
-  Neighbor nearest{space_.distance(row, vectors_.row(entry.slot)), entry.slot};
-  nearest = greedy_descend(row, nearest, entry.level, level, limit, ws);
+  Neighbor nearest;
+  if (codes_) {
+    ws.code_query.prepare(row, space_.dim(), space_.metric());
+    const CodeScorer scorer(*codes_, ws.code_query);
+    nearest = greedy_descend(scorer, {scorer.distance(entry.slot), entry.slot}, entry.level, level,
+                             limit, ws);
+  } else {
+    const ExactScorer scorer = exact_scorer(row);
+    nearest = greedy_descend(scorer, {scorer.distance(entry.slot), entry.slot}, entry.level, level,
+                             limit, ws);
+  }
   for (int l = top; l >= 0; --l) {
-    std::vector<Neighbor>& selected = ws.selected_by_level[static_cast<std::size_t>(l)];
-    search_level(row, nearest, l, params_.ef_construction, limit, ws);
-    ws.candidates.nearest(params_.ef_construction, ws.sorted);
-    std::erase_if(ws.sorted, [this, slot](const Neighbor& neighbor) {
-      return neighbor.slot == slot || is_deleted(neighbor.slot);  // never link to a deleted node
-    });
-    if (!ws.sorted.empty()) nearest = ws.sorted.front();
-    select_neighbors(ws.sorted, params_.m, selected);
+    nearest = find_candidates(slot, nearest, l, limit, ws);
+    select_neighbors(ws.sorted, params_.m, ws.selected_by_level[static_cast<std::size_t>(l)]);
   }
   for (int l = 0; l <= top; ++l) {
     const std::vector<Neighbor>& selected = ws.selected_by_level[static_cast<std::size_t>(l)];

@@ -299,6 +299,7 @@ void HnswIndex::copy_in(const HnswImage& image, std::span<const std::byte> level
   graph_.reserve(image.size);
   deleted_.reserve(image.size);
   vectors_.copy_in(0, image.vectors.data(), image.size);
+  encode_codes(0, image.size);  // codes are a function of the rows: derived, not stored
   graph_.restore_level0(level0);
   const std::size_t list_bytes = graph_.upper_list_words() * kWordBytes;
   for (std::size_t offset = 0; offset < upper.size();) {

@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "index/hnsw_index.h"
+#include "index/hnsw_walk.h"
 #include "util/thread_pool.h"
 
 namespace omendb {
@@ -128,9 +129,9 @@ std::vector<std::uint8_t> HnswIndex::reachable_from(std::uint32_t from, std::uin
 // place of its farthest link if the heuristic would not keep `node`.
 void HnswIndex::relink(std::uint32_t node, Entry entry, const std::vector<std::uint8_t>& reached,
                        std::uint32_t limit, Workspace& ws) {
-  const float* row = vectors_.row(node);
-  const Neighbor start{space_.distance(row, vectors_.row(entry.slot)), entry.slot};
-  search_level(row, greedy_descend(row, start, entry.level, 0, limit, ws), 0,
+  const ExactScorer scorer = exact_scorer(vectors_.row(node));
+  const Neighbor start{scorer.distance(entry.slot), entry.slot};
+  search_level(scorer, greedy_descend(scorer, start, entry.level, 0, limit, ws), 0,
                params_.ef_construction, limit, ws);
   ws.candidates.nearest(params_.ef_construction, ws.sorted);
   std::erase_if(ws.sorted, [&](const Neighbor& n) {

@@ -1,86 +1,37 @@
-// Read path of the HNSW index: greedy descent through the upper levels, best-first search of a
-// level, and the query entry points.
+// Read path of the HNSW index: the query entry points, and the quantized search (a walk on the
+// codes, then a re-rank with the floats). The walks themselves are in hnsw_walk.h.
 #include <algorithm>
 #include <functional>
 
 #include "index/flat_search.h"
 #include "index/hnsw_index.h"
+#include "index/hnsw_walk.h"
 #include "util/thread_pool.h"
 
 namespace omendb {
-namespace {
 
-void prefetch(const void* address) noexcept { __builtin_prefetch(address, 0, 3); }
-
-// Starts loading a row into cache, every line of its first KiB (all of it up to 256 dims): on
-// hnsw_bench this beat prefetching two lines and leaving the rest to the hardware by 15-25%.
-void prefetch_row(const float* row, std::size_t row_bytes) noexcept {
-  const char* bytes = reinterpret_cast<const char*>(row);
-  for (std::size_t offset = 0; offset < std::min<std::size_t>(row_bytes, 1024); offset += 64) {
-    prefetch(bytes + offset);
+void HnswIndex::rerank(const float* query, std::size_t k, std::size_t count, Workspace& ws) const {
+  ws.candidates.nearest_matching(
+      count, [this](std::uint32_t slot) { return !is_deleted(slot); }, ws.sorted);
+  // Start every row's load first: the re-ranked rows are scattered, and rarely cached after a
+  // walk that read only codes.
+  for (const Neighbor& candidate : ws.sorted) {
+    prefetch_bytes(vectors_.row(candidate.slot), space_.dim() * sizeof(float));
+  }
+  ws.results.reset(k);
+  for (const Neighbor& candidate : ws.sorted) {
+    ws.results.push({space_.distance(query, vectors_.row(candidate.slot)), candidate.slot});
   }
 }
 
-// Starts loading a level-0 neighbour list (132 bytes at m=16: up to three cache lines).
-void prefetch_list(const void* list) noexcept {
-  prefetch(list);
-  prefetch(static_cast<const char*>(list) + 64);
-}
-
-}  // namespace
-
-Neighbor HnswIndex::greedy_descend(const float* query, Neighbor start, int from_level, int to_level,
-                                   std::uint32_t limit, Workspace& ws) const {
-  Neighbor current = start;
-  for (int level = from_level; level > to_level; --level) {
-    for (bool improved = true; improved;) {
-      improved = false;
-      const std::uint32_t count = graph_.copy_neighbors(current.slot, level, ws.links.data());
-      for (std::uint32_t i = 0; i < count; ++i) {
-        const std::uint32_t slot = ws.links[i];
-        if (slot >= limit) continue;
-        const float distance = space_.distance(query, vectors_.row(slot));
-        if (distance < current.distance) {
-          current = {distance, slot};
-          improved = true;
-        }
-      }
-    }
-  }
-  return current;
-}
-
-void HnswIndex::search_level(const float* query, Neighbor start, int level, std::size_t ef,
+void HnswIndex::search_codes(const float* query, std::size_t k, std::size_t ef, Entry entry,
                              std::uint32_t limit, Workspace& ws) const {
-  ws.visited.clear(limit);
-  ws.candidates.reset(ef);
-  ws.visited.insert(start.slot);
-  ws.candidates.insert(start);
-
-  const std::size_t row_bytes = space_.dim() * sizeof(float);
-  Neighbor nearest;
-  while (ws.candidates.expand_next(nearest)) {
-    // Gather the unvisited neighbours first and start loading their rows, then compute distances
-    // while the loads are in flight.
-    const std::uint32_t count = graph_.copy_neighbors(nearest.slot, level, ws.links.data());
-    std::uint32_t fresh = 0;
-    for (std::uint32_t i = 0; i < count; ++i) {
-      const std::uint32_t slot = ws.links[i];
-      if (slot < limit && ws.visited.insert(slot)) {
-        prefetch_row(vectors_.row(slot), row_bytes);
-        ws.unvisited[fresh++] = slot;
-      }
-    }
-    for (std::uint32_t i = 0; i < fresh; ++i) {
-      const std::uint32_t slot = ws.unvisited[i];
-      const float distance = space_.distance(query, vectors_.row(slot));
-      if (distance < ws.candidates.threshold()) {
-        // It may be expanded later: start loading its neighbour list now.
-        prefetch_list(graph_.level0_address(slot));
-        ws.candidates.insert({distance, slot});
-      }
-    }
-  }
+  ws.code_query.prepare(query, space_.dim(), space_.metric());
+  const CodeScorer scorer(*codes_, ws.code_query);
+  const Neighbor start{scorer.distance(entry.slot), entry.slot};
+  const Neighbor nearest = greedy_descend(scorer, start, entry.level, 0, limit, ws);
+  search_level(scorer, nearest, 0, ef, limit, ws);
+  rerank(query, k, ef, ws);
 }
 
 void HnswIndex::search_prepared(const float* query, std::size_t k, std::size_t ef, bool exact,
@@ -94,13 +45,21 @@ void HnswIndex::search_prepared(const float* query, std::size_t k, std::size_t e
   const auto is_live = [this](std::uint32_t slot) { return !is_deleted(slot); };
   if (!exact && limit >= params_.exact_search_below && entry.level >= 0) {
     ws.prepare(graph_.max_degree(0), space_.dim());
-    const Neighbor start{space_.distance(query, vectors_.row(entry.slot)), entry.slot};
-    const Neighbor nearest = greedy_descend(query, start, entry.level, 0, limit, ws);
     // Deleted nodes still guide the walk but take room in the list: widen it by the inverse of
     // the live share.
-    const std::size_t widened = std::max(ef, k) * limit / live;
-    search_level(query, nearest, 0, std::min(widened, SearchOptions::kMaxEf), limit, ws);
-    ws.candidates.nearest_matching(k, is_live, out);
+    const std::size_t widened =
+        std::min(std::max(ef, k) * limit / live, SearchOptions::kMaxEf);
+    if (codes_) {
+      search_codes(query, k, widened, entry, limit, ws);
+      const std::span<const Neighbor> sorted = ws.results.sort();
+      out.assign(sorted.begin(), sorted.end());
+    } else {
+      const ExactScorer scorer = exact_scorer(query);
+      const Neighbor start{scorer.distance(entry.slot), entry.slot};
+      const Neighbor nearest = greedy_descend(scorer, start, entry.level, 0, limit, ws);
+      search_level(scorer, nearest, 0, widened, limit, ws);
+      ws.candidates.nearest_matching(k, is_live, out);
+    }
     // A walk that found fewer than k (slots published but not yet linked by a running insert, or
     // many deleted nodes) falls back to the scan, so k hits come back whenever k are visible.
     if (out.size() >= std::min(k, live)) return;

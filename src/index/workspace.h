@@ -11,6 +11,7 @@
 #include "collections/top_k.h"
 #include "collections/visited_set.h"
 #include "index/candidate_list.h"
+#include "quant/sq8.h"
 
 namespace omendb {
 
@@ -30,6 +31,7 @@ struct Workspace {
   std::vector<std::uint32_t> matched;    // matching nodes found around one node (filtered search)
   std::vector<std::uint32_t> bridges;    // its non-matching neighbours (filtered search)
   std::vector<float> query;              // a prepared copy of the query
+  quant::Sq8Query code_query;            // the query quantized (quantized indexes)
 
   // Sizes the buffers for lists of up to `max_degree` ids and queries of `dim` floats.
   void prepare(std::size_t max_degree, std::size_t dim) {

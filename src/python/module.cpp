@@ -256,6 +256,10 @@ NB_MODULE(_core, m) {
       .def_prop_ro("m", [](const Collection& c) { return c.options().m; })
       .def_prop_ro("ef_construction",
                    [](const Collection& c) { return c.options().ef_construction; })
+      .def_prop_ro("quantization",
+                   [](const Collection& c) {
+                     return std::string(quantization_name(c.options().quantization));
+                   })
       .def("__len__", &Collection::size)
       .def_prop_ro("closed", &Collection::closed)
       .def(
@@ -313,7 +317,7 @@ NB_MODULE(_core, m) {
       .def(
           "create_collection",
           [](Database& db, const std::string& name, std::size_t dim, const std::string& metric,
-             std::uint32_t m, std::uint32_t ef_construction) {
+             std::uint32_t m, std::uint32_t ef_construction, const std::string& quantization) {
             CollectionOptions options;
             options.dim = dim;
             const std::optional<Metric> parsed = parse_metric(metric);
@@ -324,9 +328,15 @@ NB_MODULE(_core, m) {
             options.metric = *parsed;
             options.m = m;
             options.ef_construction = ef_construction;
+            const std::optional<Quantization> codes = parse_quantization(quantization);
+            if (!codes) {
+              throw StatusError{Status::invalid_argument(
+                  "quantization must be 'sq8' or 'none', got '" + quantization + "'")};
+            }
+            options.quantization = *codes;
             return value_or_throw(db.create_collection(name, options));
           },
-          "name"_a, "dim"_a, "metric"_a, "m"_a, "ef_construction"_a)
+          "name"_a, "dim"_a, "metric"_a, "m"_a, "ef_construction"_a, "quantization"_a)
       .def("get_collection",
            [](const Database& db, const std::string& name) {
              return value_or_throw(db.get_collection(name));

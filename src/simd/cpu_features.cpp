@@ -17,6 +17,8 @@ constexpr std::uint32_t kAvx512F = 1u << 16;
 constexpr std::uint32_t kAvx512DQ = 1u << 17;
 constexpr std::uint32_t kAvx512BW = 1u << 30;
 constexpr std::uint32_t kAvx512VL = 1u << 31;
+// Leaf 7 sub-leaf 0, ECX.
+constexpr std::uint32_t kAvx512Vnni = 1u << 11;
 // XCR0: SSE and AVX (YMM) state; opmask, ZMM0-15 upper halves, ZMM16-31.
 constexpr std::uint64_t kXcr0Ymm = 0x6;
 constexpr std::uint64_t kXcr0Zmm = 0xE0;
@@ -46,6 +48,7 @@ CpuFeatures read_cpu_features() noexcept {
   features.avx512 = features.avx2_fma &&
                     all_set(ebx, kAvx512F | kAvx512DQ | kAvx512BW | kAvx512VL) &&
                     all_set(xcr0, kXcr0Ymm | kXcr0Zmm);
+  features.avx512_vnni = features.avx512 && all_set(ecx, kAvx512Vnni);
   return features;
 }
 

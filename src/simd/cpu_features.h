@@ -6,6 +6,7 @@ namespace omendb::simd {
 struct CpuFeatures {
   bool avx2_fma = false;  // AVX2 and FMA, with YMM state enabled by the OS
   bool avx512 = false;    // AVX-512 F/DQ/BW/VL, with ZMM and opmask state enabled by the OS
+  bool avx512_vnni = false;  // avx512 and AVX-512 VNNI (vpdpbusd)
 };
 
 // Reads CPUID leaves 1 and 7 and XCR0. Cost: a few hundred cycles; call once.

@@ -9,9 +9,10 @@
 namespace omendb::simd {
 namespace {
 
-constexpr Kernels kScalar{Isa::scalar, l2_squared_scalar, dot_scalar};
-constexpr Kernels kAvx2{Isa::avx2, l2_squared_avx2, dot_avx2};
-constexpr Kernels kAvx512{Isa::avx512, l2_squared_avx512, dot_avx512};
+constexpr Kernels kScalar{Isa::scalar, l2_squared_scalar, dot_scalar, code_dot_scalar};
+constexpr Kernels kAvx2{Isa::avx2, l2_squared_avx2, dot_avx2, code_dot_avx2};
+constexpr Kernels kAvx512{Isa::avx512, l2_squared_avx512, dot_avx512, code_dot_avx512};
+constexpr Kernels kAvx512Vnni{Isa::avx512, l2_squared_avx512, dot_avx512, code_dot_avx512_vnni};
 
 const CpuFeatures& cpu_features() noexcept {
   static const CpuFeatures features = read_cpu_features();
@@ -60,12 +61,14 @@ Isa detect_isa() noexcept {
   return best;
 }
 
+bool avx512_vnni_supported() noexcept { return cpu_features().avx512_vnni; }
+
 const Kernels& kernels_for(Isa isa) noexcept {
   switch (isa) {
     case Isa::avx2:
       return kAvx2;
     case Isa::avx512:
-      return kAvx512;
+      return avx512_vnni_supported() ? kAvx512Vnni : kAvx512;
     case Isa::scalar:
       break;
   }

@@ -3,11 +3,19 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace omendb::simd {
 
 // A kernel over two rows of `dim` floats. Rows need no particular alignment.
 using KernelFn = float (*)(const float* a, const float* b, std::size_t dim) noexcept;
+
+// A kernel over a row of `dim` unsigned 8-bit codes and a row of `dim` signed 8-bit query codes:
+// the exact sum over i of codes[i] * query[i]. Preconditions: every query value is in
+// [-127, 127] and dim <= 65536, so the sum fits an int32 (255 * 127 * 65536 < 2^31). Rows need no
+// particular alignment; nothing past `dim` bytes is read.
+using CodeDotFn = std::int32_t (*)(const std::uint8_t* codes, const std::int8_t* query,
+                                   std::size_t dim) noexcept;
 
 // Instruction sets we ship kernels for, from least to most capable.
 enum class Isa { scalar = 0, avx2 = 1, avx512 = 2 };
@@ -17,6 +25,7 @@ struct Kernels {
   Isa isa;
   KernelFn l2_squared;  // sum over i of (a[i] - b[i])^2
   KernelFn dot;         // sum over i of a[i] * b[i]
+  CodeDotFn code_dot;   // sum over i of codes[i] * query[i], 8-bit codes (quantized collections)
 };
 
 // Name of an instruction set ("scalar", "avx2", "avx512").
@@ -45,5 +54,18 @@ float l2_squared_avx2(const float* a, const float* b, std::size_t dim) noexcept;
 float dot_avx2(const float* a, const float* b, std::size_t dim) noexcept;
 float l2_squared_avx512(const float* a, const float* b, std::size_t dim) noexcept;
 float dot_avx512(const float* a, const float* b, std::size_t dim) noexcept;
+// The 8-bit code kernels. The avx512 one widens to 16 bits (AVX-512BW); the avx512_vnni one uses
+// vpdpbusd, 64 products per instruction: call it only when avx512_vnni_supported().
+std::int32_t code_dot_scalar(const std::uint8_t* codes, const std::int8_t* query,
+                             std::size_t dim) noexcept;
+std::int32_t code_dot_avx2(const std::uint8_t* codes, const std::int8_t* query,
+                           std::size_t dim) noexcept;
+std::int32_t code_dot_avx512(const std::uint8_t* codes, const std::int8_t* query,
+                             std::size_t dim) noexcept;
+std::int32_t code_dot_avx512_vnni(const std::uint8_t* codes, const std::int8_t* query,
+                                  std::size_t dim) noexcept;
+// True when the CPU has AVX-512 VNNI besides what Isa::avx512 needs; the avx512 kernels then use
+// code_dot_avx512_vnni. Cost: one load after the first call.
+bool avx512_vnni_supported() noexcept;
 
 }  // namespace omendb::simd

@@ -95,6 +95,7 @@ void put_collection(const ManifestCollection& collection, ByteWriter& out) {
   out.put_u32(options.m);
   out.put_u32(options.ef_construction);
   out.put_u64(options.seed);
+  out.put_u32(manifest::quantization_code(options.quantization));
   out.put_u32(static_cast<std::uint32_t>(collection.snapshot_files.size()));
   for (const SnapshotFile& file : collection.snapshot_files) {
     out.put_string(file.name);
@@ -113,7 +114,8 @@ Status corrupt(std::size_t offset, const std::string& what) {
 // offsets.
 class BodyDecoder {
  public:
-  explicit BodyDecoder(std::span<const std::byte> body) noexcept : in_(body) {}
+  BodyDecoder(std::span<const std::byte> body, std::uint32_t version) noexcept
+      : in_(body), version_(version) {}
 
   Status decode(Manifest& out) {
     if (Status s = fixed(out.checkpoint_lsn, "checkpoint lsn"); !s.is_ok()) return s;
@@ -213,6 +215,17 @@ class BodyDecoder {
     const std::optional<Metric> metric = manifest::metric_of_code(code);
     if (!metric)
       return corrupt(metric_at, field + " metric has unknown code " + std::to_string(code));
+    out.quantization = Quantization::kNone;  // version 1 has no field: its collections have none
+    if (version_ >= 2) {
+      const std::size_t quantization_at = offset();
+      if (Status s = fixed(code, field + " quantization"); !s.is_ok()) return s;
+      const std::optional<Quantization> quantization = manifest::quantization_of_code(code);
+      if (!quantization) {
+        return corrupt(quantization_at,
+                       field + " quantization has unknown code " + std::to_string(code));
+      }
+      out.quantization = *quantization;
+    }
     out.dim = dim;
     out.metric = *metric;
     if (Status s = out.validate(); !s.is_ok())
@@ -221,6 +234,7 @@ class BodyDecoder {
   }
 
   ByteReader in_;
+  std::uint32_t version_;             // the file's format version
   std::set<std::string_view> names_;  // collection names so far, viewing the body
 };
 
@@ -279,12 +293,15 @@ Result<Manifest> decode_manifest(std::span<const std::byte> bytes) {
   }
   Manifest out;
   out.format_version = load_u32(bytes, manifest::kVersionOffset);
-  if (out.format_version != manifest::kFormatVersion) {
+  if (out.format_version < manifest::kOldestReadableVersion ||
+      out.format_version > manifest::kFormatVersion) {
     return corrupt(manifest::kVersionOffset,
                    "unsupported format version " + std::to_string(out.format_version) +
-                       " (this build reads " + std::to_string(manifest::kFormatVersion) + ")");
+                       " (this build reads " + std::to_string(manifest::kOldestReadableVersion) +
+                       " to " + std::to_string(manifest::kFormatVersion) + ")");
   }
-  if (Status status = BodyDecoder(bytes.subspan(manifest::kHeaderSize, length)).decode(out);
+  if (Status status =
+          BodyDecoder(bytes.subspan(manifest::kHeaderSize, length), out.format_version).decode(out);
       !status.is_ok()) {
     return status;
   }
@@ -350,6 +367,22 @@ std::optional<Metric> manifest::metric_of_code(std::uint32_t code) {
       return Metric::kCosine;
     case manifest::kMetricIp:
       return Metric::kIp;
+    default:
+      return std::nullopt;
+  }
+}
+
+std::uint32_t manifest::quantization_code(Quantization quantization) {
+  return quantization == Quantization::kSq8 ? manifest::kQuantizationSq8
+                                            : manifest::kQuantizationNone;
+}
+
+std::optional<Quantization> manifest::quantization_of_code(std::uint32_t code) {
+  switch (code) {
+    case manifest::kQuantizationNone:
+      return Quantization::kNone;
+    case manifest::kQuantizationSq8:
+      return Quantization::kSq8;
     default:
       return std::nullopt;
   }

@@ -9,6 +9,7 @@
 //          | collections
 // name  := length u32 (1..kMaxNameBytes) | bytes: letters, digits, '_', '-', '.'; not first '.'
 // collection := name | dim u32 | metric u32 | m u32 | ef_construction u32 | seed u64
+//               | quantization u32 (version 2 on; absent in version 1, which means none)
 //               | snapshot file count u32 | files
 // file  := name | size u64 | masked crc32c u32 of the file's bytes
 // Integers are little-endian.
@@ -37,7 +38,8 @@ namespace manifest {
 inline constexpr std::string_view kFileName = "MANIFEST";          // the live manifest
 inline constexpr std::string_view kTempFileName = "MANIFEST.tmp";  // the next one, being written
 inline constexpr std::string_view kMagic = "OMENDBMF";
-inline constexpr std::uint32_t kFormatVersion = 1;
+inline constexpr std::uint32_t kFormatVersion = 2;       // what this build writes
+inline constexpr std::uint32_t kOldestReadableVersion = 1;  // the oldest it reads
 inline constexpr std::size_t kVersionOffset = 8;
 inline constexpr std::size_t kLengthOffset = 12;
 inline constexpr std::size_t kHeaderSize = 16;  // magic, version, body length
@@ -48,6 +50,15 @@ inline constexpr std::size_t kMaxNameBytes = 128;
 inline constexpr std::uint32_t kMetricL2 = 1;
 inline constexpr std::uint32_t kMetricCosine = 2;
 inline constexpr std::uint32_t kMetricIp = 3;
+
+// Quantization codes as stored; never renumber them.
+inline constexpr std::uint32_t kQuantizationNone = 1;
+inline constexpr std::uint32_t kQuantizationSq8 = 2;
+
+// The stored code of `quantization`.
+std::uint32_t quantization_code(Quantization quantization);
+// The quantization stored as `code`, or nothing for an unknown code.
+std::optional<Quantization> quantization_of_code(std::uint32_t code);
 
 // The stored code of `metric`.
 std::uint32_t metric_code(Metric metric);
@@ -88,8 +99,10 @@ struct Manifest {
 Result<std::vector<std::byte>> encode_manifest(const Manifest& manifest);
 
 // The manifest encoded in `bytes`, read as untrusted input: kCorruption ("manifest: <what> at
-// byte <offset>") on a short or long file, a bad magic, checksum or version, a count larger than
-// the bytes left can hold, a bad name, an unknown metric, options outside
+// byte <offset>") on a short or long file, a bad magic, checksum or version (it reads versions
+// kOldestReadableVersion to kFormatVersion; an older one has no quantization field, which reads as
+// none), a count larger than the bytes left can hold, a bad name, an unknown metric or
+// quantization, options outside
 // CollectionOptions::validate(), a repeated collection name or trailing bytes. Never reads out of
 // bounds; allocates at most a small constant times bytes.size(). Cost: one pass over `bytes`.
 Result<Manifest> decode_manifest(std::span<const std::byte> bytes);

@@ -4,7 +4,8 @@
 
 OUT_DIR gets `db/` (the database folder) and `expected.json` (what every record must read back as,
 and the exact top-10 of a few queries). The workload covers what the files can hold: three
-collections with each metric and non-default build options, a graph-sized collection (above the
+collections with each metric and non-default build options (and from format 2 on a fourth, with
+sq8 codes), a graph-sized collection (above the
 2,048-record scan threshold), deletes by id and by filter, upserts, a dropped collection, every
 metadata type, a checkpoint, and then a log tail of adds, upserts and deletes that no checkpoint
 covers (the process ends with os._exit, so close() does not checkpoint it).
@@ -56,6 +57,8 @@ def write_workload(db: omendb.Database, rng: np.random.Generator) -> dict:
         ("small_cosine", dict(dim=8, metric="cosine", m=8, ef_construction=64), 300),
         ("custom_ip", dict(dim=5, metric="ip", m=12, ef_construction=100), 500),
     ]
+    if hasattr(omendb.Collection, "quantization"):  # format 2 on: a quantized collection too
+        specs.append(("coded_l2", dict(dim=12, metric="l2", quantization="sq8"), 2500))
     for name, options, count in specs:
         col = db.collection(name, **options)
         model[name] = {}
@@ -144,6 +147,7 @@ def snapshot_expected(db: omendb.Database, model: dict, rng: np.random.Generator
         expected["collections"][name] = {
             "dim": col.dim,
             "metric": col.metric,
+            "quantization": getattr(col, "quantization", "none"),
             "records": entries,
             "exact_top10": searches,
         }

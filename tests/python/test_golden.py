@@ -17,6 +17,7 @@ import pytest
 import omendb
 
 GOLDEN_ROOT = Path(__file__).resolve().parents[1] / "golden"
+CURRENT_MANIFEST_VERSION = 2
 GOLDEN_FOLDERS = sorted(p for p in GOLDEN_ROOT.iterdir() if (p / "expected.json").is_file())
 
 
@@ -30,6 +31,7 @@ def check_contents(db: omendb.Database, expected: dict) -> None:
     for name, want in expected["collections"].items():
         col = db.collection(name)
         assert (col.dim, col.metric) == (want["dim"], want["metric"])
+        assert col.quantization == want.get("quantization", "none")  # format 1 has no codes
         assert len(col) == len(want["records"])
         ids = sorted(want["records"])
         for record_id, record in zip(ids, col.get(ids)):
@@ -64,6 +66,8 @@ def test_opens_searches_writes_and_reopens(golden):
     path, expected = golden
     rng = np.random.default_rng(7)
     with omendb.open(str(path)) as db:
+        # A writer upgrades the manifest to the current format in place before it logs anything.
+        assert (path / "MANIFEST").read_bytes()[8:12] == CURRENT_MANIFEST_VERSION.to_bytes(4, "little")
         check_contents(db, expected)
         col = db.collection("graph_l2")
         want = expected["collections"]["graph_l2"]
@@ -94,6 +98,7 @@ def test_opens_searches_writes_and_reopens(golden):
     expected["collections"]["added_later"] = {
         "dim": 4,
         "metric": "ip",
+        "quantization": "none",
         "records": {"x": {"vector": np.ones(4, "<f4").tobytes().hex(), "metadata": {}}},
         "exact_top10": [],
     }

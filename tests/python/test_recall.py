@@ -31,11 +31,14 @@ def recall_with_ties(found: np.ndarray, true_distances: np.ndarray) -> float:
     return float((np.take_along_axis(true_distances, found, axis=1) <= kth + TIE_TOLERANCE).mean())
 
 
-@pytest.fixture(scope="module")
-def sift_collection(siftsmall):
-    """siftsmall's 10,000 base vectors, id = row number, l2, M=16, ef_construction=200."""
+@pytest.fixture(scope="module", params=["none", "sq8"])
+def sift_collection(request, siftsmall):
+    """siftsmall's 10,000 base vectors, id = row number, l2, M=16, ef_construction=200, in both
+    quantization modes (sq8 walks the graph on 8-bit codes and re-ranks with the floats)."""
     with omendb.open(":memory:") as database:
-        collection = database.collection("siftsmall", dim=128, metric="l2", m=16, ef_construction=200)
+        collection = database.collection(
+            "siftsmall", dim=128, metric="l2", m=16, ef_construction=200, quantization=request.param
+        )
         collection.add(ids=[str(i) for i in range(len(siftsmall.base))], vectors=siftsmall.base)
         yield collection
 
@@ -61,12 +64,14 @@ def minilm_split(minilm):
     return base, queries, reference_distances(base, queries, "cosine")
 
 
-@pytest.fixture(scope="module")
-def minilm_collection(minilm_split):
-    """The MiniLM base in a cosine collection, id = row number."""
+@pytest.fixture(scope="module", params=["none", "sq8"])
+def minilm_collection(request, minilm_split):
+    """The MiniLM base in a cosine collection, id = row number, in both quantization modes."""
     base, _, _ = minilm_split
     with omendb.open(":memory:") as database:
-        collection = database.collection("minilm", dim=base.shape[1], metric="cosine")
+        collection = database.collection(
+            "minilm", dim=base.shape[1], metric="cosine", quantization=request.param
+        )
         collection.add(ids=[str(i) for i in range(len(base))], vectors=base)
         yield collection
 

@@ -69,7 +69,8 @@ std::string difference(const Manifest& a, const Manifest& b) {
     const std::string at = "collection " + std::to_string(i) + " ";
     if (x.name != y.name) return at + "name";
     if (p.dim != q.dim || p.metric != q.metric || p.m != q.m ||
-        p.ef_construction != q.ef_construction || p.seed != q.seed) {
+        p.ef_construction != q.ef_construction || p.seed != q.seed ||
+        p.quantization != q.quantization) {
       return at + "options";
     }
     if (x.snapshot_files != y.snapshot_files) return at + "snapshot files";
@@ -112,6 +113,7 @@ struct RawCollection {
   std::uint32_t m = 16;
   std::uint32_t ef_construction = 200;
   std::uint64_t seed = 1;
+  std::uint32_t quantization = manifest::kQuantizationNone;
   std::uint32_t file_count = 0;  // the count stored; no files follow
 };
 
@@ -130,6 +132,7 @@ void put_collection(ByteWriter& out, const RawCollection& c) {
   out.put_string(c.name);
   for (std::uint32_t value : {c.dim, c.metric, c.m, c.ef_construction}) out.put_u32(value);
   out.put_u64(c.seed);
+  out.put_u32(c.quantization);
   out.put_u32(c.file_count);
 }
 
@@ -187,11 +190,12 @@ TEST(ManifestCodec, EncodingMatchesTheDocumentedLayout) {
   ManifestCollection docs{"docs", {}, {{"5.vec", 48, 0x01020304}}};
   docs.options.dim = 3;
   docs.options.metric = Metric::kCosine;
+  docs.options.quantization = Quantization::kSq8;
   manifest.collections.push_back(docs);
   const std::vector<std::uint8_t> expected = {
       0x4f, 0x4d, 0x45, 0x4e, 0x44, 0x42, 0x4d, 0x46,        // "OMENDBMF"
-      0x01, 0x00, 0x00, 0x00,                                // version 1
-      0x56, 0x00, 0x00, 0x00,                                // body length 86
+      0x02, 0x00, 0x00, 0x00,                                // version 2
+      0x5a, 0x00, 0x00, 0x00,                                // body length 90
       0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,        // checkpoint lsn 7
       0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,        // next file number 9
       0x05, 0x00, 0x00, 0x00, 0x77, 0x61, 0x6c, 0x2d, 0x38,  // log file "wal-8"
@@ -202,11 +206,12 @@ TEST(ManifestCodec, EncodingMatchesTheDocumentedLayout) {
       0x10, 0x00, 0x00, 0x00,                                // m 16
       0xc8, 0x00, 0x00, 0x00,                                // ef_construction 200
       0x2a, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,        // seed 42
+      0x02, 0x00, 0x00, 0x00,                                // quantization 2: sq8
       0x01, 0x00, 0x00, 0x00,                                // 1 snapshot file
       0x05, 0x00, 0x00, 0x00, 0x35, 0x2e, 0x76, 0x65, 0x63,  // name "5.vec"
       0x30, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,        // size 48
       0xdc, 0xec, 0x8a, 0xa8,                                // masked crc 0x01020304
-      0xa4, 0xd9, 0x30, 0xd3,                                // masked crc32c of all above
+      0x73, 0x37, 0x47, 0xc8,                                // masked crc32c of all above
   };
   Bytes expected_bytes;
   for (const std::uint8_t byte : expected) expected_bytes.push_back(std::byte{byte});
@@ -232,6 +237,46 @@ TEST(ManifestCodec, EveryTruncationAndEveryChangedByteIsCorruption) {
   expect_corruption(longer, "body length");
 }
 
+// Format 1 (before quantization) has no quantization field: its collections read as none, and
+// encoding writes them in the current format.
+TEST(ManifestCodec, VersionOneDecodesWithoutQuantization) {
+  const Bytes version1 = framed(
+      [](ByteWriter& out) {
+        put_prefix(out, 1);
+        out.put_string("old");
+        for (std::uint32_t value : {8u, manifest::kMetricIp, 12u, 100u}) out.put_u32(value);
+        out.put_u64(5);
+        out.put_u32(0);  // no snapshot files
+      },
+      1);
+  Result<Manifest> decoded = decode_manifest(version1);
+  ASSERT_TRUE(decoded.is_ok()) << decoded.status().message();
+  EXPECT_EQ(decoded.value().format_version, 1u);
+  const CollectionOptions& options = decoded.value().collections.at(0).options;
+  EXPECT_EQ(options.quantization, Quantization::kNone);
+  EXPECT_EQ(options.dim, 8u);
+  EXPECT_EQ(options.m, 12u);
+  Manifest upgraded = decoded.value();
+  upgraded.format_version = manifest::kFormatVersion;
+  Result<Manifest> again = decode_manifest(encode(upgraded));
+  ASSERT_TRUE(again.is_ok()) << again.status().message();
+  EXPECT_EQ(difference(again.value(), upgraded), "");
+}
+
+TEST(ManifestCodec, QuantizationRoundTripsAndUnknownCodesAreCorruption) {
+  Manifest manifest = sample(2, 1);
+  manifest.collections[1].options.quantization = Quantization::kSq8;
+  Result<Manifest> decoded = decode_manifest(encode(manifest));
+  ASSERT_TRUE(decoded.is_ok()) << decoded.status().message();
+  EXPECT_EQ(decoded.value().collections[0].options.quantization, Quantization::kNone);
+  EXPECT_EQ(decoded.value().collections[1].options.quantization, Quantization::kSq8);
+  RawCollection unknown;
+  unknown.quantization = 7;
+  expect_corruption(framed_collections({unknown}),
+                    "collection 0 quantization has unknown code 7 at byte " +
+                        std::to_string(kFirstCollectionOffset + 4 + 1 + 4 * 4 + 8));
+}
+
 TEST(ManifestCodec, BadFramesAreCorruption) {
   const Bytes good = framed_collections({RawCollection{}});
   ASSERT_TRUE(decode_manifest(good).is_ok());
@@ -239,8 +284,10 @@ TEST(ManifestCodec, BadFramesAreCorruption) {
   Bytes magic = good;
   magic[7] = std::byte{'X'};
   expect_corruption(magic, "bad magic at byte 0");
-  expect_corruption(framed([](ByteWriter& out) { put_prefix(out, 0); }, 2),
-                    "unsupported format version 2 (this build reads 1) at byte 8");
+  expect_corruption(framed([](ByteWriter& out) { put_prefix(out, 0); }, 3),
+                    "unsupported format version 3 (this build reads 1 to 2) at byte 8");
+  expect_corruption(framed([](ByteWriter& out) { put_prefix(out, 0); }, 0),
+                    "unsupported format version 0 (this build reads 1 to 2) at byte 8");
   Bytes crc = good;
   crc.back() ^= std::byte{1};
   expect_corruption(crc, "checksum mismatch at byte " + std::to_string(crc.size() - 4));
@@ -279,7 +326,8 @@ TEST(ManifestCodec, BadBodiesWithCorrectChecksumsAreCorruptionNamingFieldAndOffs
     expect_corruption(with([&](RawCollection& c) { c.name = name; }), "collection 0 name");
   }
   expect_corruption(with([](RawCollection& c) { c.name = std::string("a\0b", 3); }), "name holds");
-  const std::size_t second_at = kFirstCollectionOffset + 5 + 4 * 4 + 8 + 4;
+  // The second collection starts after the first's quantization and file count.
+  const std::size_t second_at = kFirstCollectionOffset + 5 + 4 * 4 + 8 + 4 + 4;
   expect_corruption(
       framed_collections({RawCollection{}, RawCollection{}}),
       "collection 1 name repeats an earlier one at byte " + std::to_string(second_at));
@@ -319,7 +367,7 @@ TEST(ManifestCodec, HugeCountsAndLengthsFailFastAtTheirField) {
                       put_collection(out, RawCollection{});
                     }),
                     "collection count 2 is more than");
-  const std::size_t file_count_at = kFirstCollectionOffset + 5 + 4 * 4 + 8;
+  const std::size_t file_count_at = kFirstCollectionOffset + 5 + 4 * 4 + 8 + 4;
   expect_corruption(framed_collections({RawCollection{.file_count = kMaxU32}}),
                     "collection 0 snapshot file count 4294967295 is more than the 0 bytes left "
                     "can hold at byte " +
@@ -342,8 +390,8 @@ TEST(ManifestCodec, EncodeRejectsWhatDecodeWouldReject) {
   };
   const Manifest good = sample(3, 1);
   Manifest bad = good;
-  bad.format_version = 2;
-  expect_invalid(bad, "format_version 2 is not 1");
+  bad.format_version = 1;
+  expect_invalid(bad, "format_version 1 is not 2");
   bad = good;
   bad.log_file = "";
   expect_invalid(bad, "log_file is 0 bytes");

@@ -1,0 +1,123 @@
+// Tests of a quantized (sq8) HNSW index: walks on 8-bit codes with a float re-rank reach the float
+// index's recall, return exact float distances, and keep working through deletes, compaction and
+// a save/restore round trip (codes are derived from the restored rows).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "index/hnsw_index.h"
+#include "support/test_data.h"
+#include "util/thread_pool.h"
+
+namespace omendb {
+namespace {
+
+constexpr std::size_t kDim = 48;
+constexpr std::size_t kRows = 6000;
+constexpr std::size_t kQueries = 200;
+
+HnswParams sq8_params() {
+  HnswParams params;
+  params.exact_search_below = 0;
+  params.quantization = Quantization::kSq8;
+  return params;
+}
+
+std::unique_ptr<HnswIndex> build(Metric metric, const std::vector<float>& rows,
+                                 const HnswParams& params, ThreadPool& pool) {
+  auto index = std::make_unique<HnswIndex>(metric, kDim, params);
+  const std::size_t n = rows.size() / kDim;
+  index->write_rows(rows, n);
+  index->publish(n);
+  index->link(0, n, pool);
+  return index;
+}
+
+// Recall@10 at ef against the index's exact scan; every hit's distance must be the float one.
+double checked_recall(const HnswIndex& index, const std::vector<float>& queries, std::size_t ef) {
+  std::size_t found = 0;
+  std::vector<Neighbor> truth, hits;
+  for (std::size_t q = 0; q < queries.size() / kDim; ++q) {
+    const std::span<const float> query(queries.data() + q * kDim, kDim);
+    index.search(query, 10, 10, /*exact=*/true, truth);
+    index.search(query, 10, ef, /*exact=*/false, hits);
+    EXPECT_TRUE(std::is_sorted(hits.begin(), hits.end()));
+    for (const Neighbor& hit : hits) {
+      std::vector<float> prepared(query.begin(), query.end());
+      index.space().prepare(prepared.data(), prepared.data());
+      EXPECT_EQ(hit.distance, index.space().distance(prepared.data(), index.row(hit.slot)));
+      found += std::count_if(truth.begin(), truth.end(),
+                             [&](const Neighbor& t) { return t.slot == hit.slot; });
+    }
+  }
+  return static_cast<double>(found) / static_cast<double>(queries.size() / kDim * 10);
+}
+
+TEST(HnswQuantized, ReachesTheFloatIndexRecallForEveryMetric) {
+  ThreadPool pool(2);
+  auto rows = testing::clustered_vectors(kRows + kQueries, kDim, 30, 5);
+  const std::vector<float> queries(rows.begin() + kRows * kDim, rows.end());
+  rows.resize(kRows * kDim);
+  for (Metric metric : {Metric::kL2, Metric::kCosine}) {
+    HnswParams float_params = sq8_params();
+    float_params.quantization = Quantization::kNone;
+    const double float_recall =
+        checked_recall(*build(metric, rows, float_params, pool), queries, 64);
+    const double code_recall =
+        checked_recall(*build(metric, rows, sq8_params(), pool), queries, 64);
+    EXPECT_GE(code_recall, 0.97) << metric_name(metric);
+    EXPECT_GE(code_recall, float_recall - 0.01) << metric_name(metric);
+  }
+}
+
+TEST(HnswQuantized, DeletesCompactionAndRestoreKeepCodesInStep) {
+  ThreadPool pool(2);
+  auto rows = testing::clustered_vectors(kRows + kQueries, kDim, 30, 6);
+  const std::vector<float> queries(rows.begin() + kRows * kDim, rows.end());
+  rows.resize(kRows * kDim);
+  auto index = build(Metric::kL2, rows, sq8_params(), pool);
+  std::vector<std::uint32_t> deleted;
+  for (std::uint32_t slot = 0; slot < kRows; slot += 4) {
+    index->mark_deleted(slot);
+    deleted.push_back(slot);
+  }
+  index->repair(deleted, pool);
+  std::vector<Neighbor> hits;
+  for (std::uint32_t slot = 1; slot < 400; slot += 4) {
+    index->search({index->row(slot), kDim}, 3, 64, false, hits);
+    ASSERT_FALSE(hits.empty());
+    EXPECT_EQ(hits[0].slot, slot);
+    for (const Neighbor& hit : hits) EXPECT_NE(hit.slot % 4, 0u);
+  }
+  HnswIndex::Compacted compacted = index->compacted(pool);
+  EXPECT_GE(checked_recall(*compacted.index, queries, 64), 0.97);
+
+  std::vector<std::byte> vectors, graph;
+  const auto append_to = [](std::vector<std::byte>& out) {
+    return [&out](std::span<const std::byte> bytes) {
+      out.insert(out.end(), bytes.begin(), bytes.end());
+    };
+  };
+  compacted.index->save_vectors(append_to(vectors));
+  compacted.index->save_graph(append_to(graph));
+  const auto [entry_slot, entry_level] = compacted.index->entry_point();
+  HnswImage image{compacted.index->size(), entry_slot, entry_level, vectors, graph};
+  Result<std::unique_ptr<HnswIndex>> restored =
+      HnswIndex::restore(Metric::kL2, kDim, sq8_params(), image);
+  ASSERT_TRUE(restored.is_ok()) << restored.status().message();
+  std::vector<Neighbor> before, after;
+  for (std::size_t q = 0; q < kQueries; ++q) {
+    const std::span<const float> query(queries.data() + q * kDim, kDim);
+    compacted.index->search(query, 10, 64, false, before);
+    restored.value()->search(query, 10, 64, false, after);
+    ASSERT_EQ(before.size(), after.size());
+    for (std::size_t i = 0; i < before.size(); ++i) EXPECT_EQ(before[i].slot, after[i].slot);
+  }
+}
+
+}  // namespace
+}  // namespace omendb
