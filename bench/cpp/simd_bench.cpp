@@ -1,5 +1,6 @@
 // Micro-benchmark of the distance kernels: one pair of rows, hot in L1, per call. Reports each
-// ISA's l2_squared and dot, and a naive std::inner_product loop as a baseline, at common dims.
+// ISA's l2_squared and dot, and a naive std::inner_product loop as a baseline, at common dims;
+// then the 8-bit code kernels of quantized collections.
 // Counters: items_per_second is distances per second; bytes_per_second counts both rows read.
 #include <benchmark/benchmark.h>
 
@@ -82,6 +83,42 @@ BENCHMARK_CAPTURE(bm_kernel, dot_scalar, dot_scalar, Isa::scalar)->Apply(common_
 BENCHMARK_CAPTURE(bm_kernel, dot_avx2, dot_avx2, Isa::avx2)->Apply(common_dims);
 BENCHMARK_CAPTURE(bm_kernel, dot_avx512, dot_avx512, Isa::avx512)->Apply(common_dims);
 BENCHMARK_TEMPLATE(bm_naive, naive_dot)->Apply(common_dims);
+
+// One row of random 8-bit codes and one of signed query codes, as quantized searches pass them.
+struct CodePair {
+  explicit CodePair(std::size_t dim) : codes(dim), query(dim) {
+    std::mt19937 rng(static_cast<std::mt19937::result_type>(dim));
+    std::uniform_int_distribution<int> code(0, 255), value(-127, 127);
+    for (auto& c : codes) c = static_cast<std::uint8_t>(code(rng));
+    for (auto& q : query) q = static_cast<std::int8_t>(value(rng));
+  }
+  std::vector<std::uint8_t> codes;
+  std::vector<std::int8_t> query;
+};
+
+// Times a code kernel; bytes_per_second counts the code row only (what a search reads per node).
+void bm_code_kernel(benchmark::State& state, CodeDotFn kernel, bool supported) {
+  if (!supported) {
+    state.SkipWithError("not supported by this CPU");
+    return;
+  }
+  const auto dim = static_cast<std::size_t>(state.range(0));
+  const CodePair rows(dim);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(kernel(rows.codes.data(), rows.query.data(), dim));
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(dim));
+}
+
+BENCHMARK_CAPTURE(bm_code_kernel, code_dot_scalar, code_dot_scalar, true)->Apply(common_dims);
+BENCHMARK_CAPTURE(bm_code_kernel, code_dot_avx2, code_dot_avx2, isa_supported(Isa::avx2))
+    ->Apply(common_dims);
+BENCHMARK_CAPTURE(bm_code_kernel, code_dot_avx512, code_dot_avx512, isa_supported(Isa::avx512))
+    ->Apply(common_dims);
+BENCHMARK_CAPTURE(bm_code_kernel, code_dot_avx512_vnni, code_dot_avx512_vnni,
+                  avx512_vnni_supported())
+    ->Apply(common_dims);
 
 }  // namespace
 }  // namespace omendb::simd
