@@ -13,6 +13,13 @@ constexpr double kQueryLevels = 127.0;  // query codes -127..127
 
 std::size_t round_up4(std::size_t n) noexcept { return (n + 3) / 4 * 4; }
 
+// `value` as a float, saturated at +-FLT_MAX: a double past float's range would make the conversion
+// undefined (sums of huge finite values, which users may store, get there).
+float saturated(double value) noexcept {
+  constexpr double kLargest = std::numeric_limits<float>::max();
+  return static_cast<float>(std::clamp(value, -kLargest, kLargest));
+}
+
 }  // namespace
 
 Sq8RowConstants encode_sq8(const float* row, std::size_t dim, std::uint8_t* codes) noexcept {
@@ -35,7 +42,7 @@ Sq8RowConstants encode_sq8(const float* row, std::size_t dim, std::uint8_t* code
     squared_norm += decoded * decoded;
   }
   return {static_cast<float>(low), usable ? static_cast<float>(step) : 0.0f,
-          static_cast<float>(std::min(squared_norm, double{std::numeric_limits<float>::max()}))};
+          saturated(squared_norm)};
 }
 
 Sq8Codes::Sq8Codes(std::size_t dim)
@@ -67,8 +74,8 @@ void Sq8Query::prepare(const float* query, std::size_t dim, Metric metric) {
     codes_[i] = static_cast<std::int8_t>(code);
   }
   scale_ = usable ? static_cast<float>(scale) : 0.0f;
-  sum_ = static_cast<float>(sum);
-  squared_norm_ = static_cast<float>(squared_norm);
+  sum_ = saturated(sum);
+  squared_norm_ = saturated(squared_norm);
   switch (metric) {
     case Metric::kL2:
       bias_ = 0, dot_weight_ = -2, norm_weight_ = 1;

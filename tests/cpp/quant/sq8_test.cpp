@@ -51,6 +51,15 @@ TEST(Sq8, ConstantAndHugeRowsGiveFiniteConstants) {
   const std::vector<float> extreme{huge, -huge, 0.0f, huge};
   c = encode_sq8(extreme.data(), 4, codes.data());
   EXPECT_TRUE(std::isfinite(c.low) && std::isfinite(c.step) && std::isfinite(c.squared_norm));
+  // A query of huge values: sums past float's range saturate, and the distance is never NaN.
+  Sq8Codes rows(4);
+  rows.reserve(1);
+  rows.encode(0, extreme.data());
+  for (Metric metric : {Metric::kL2, Metric::kIp, Metric::kCosine}) {
+    Sq8Query query;
+    query.prepare(extreme.data(), 4, metric);
+    EXPECT_FALSE(std::isnan(query.distance(rows, 0))) << metric_name(metric);
+  }
 }
 
 // |estimate - exact| for query . x is at most sum |q| * step / 2 (row rounding) plus
