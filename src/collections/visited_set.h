@@ -1,5 +1,6 @@
-// A set of slots that empties in O(1): each slot holds the epoch it was last marked in, and
-// clearing starts a new epoch. The marks are wiped only once every 65,535 clears.
+// A set of slots [0, n) as a bitset (n / 8 bytes, so a graph walk's marks stay in the nearest
+// caches: 12.5 KiB at 100,000 slots, where a 16-bit epoch per slot took 200 KiB and its lookups
+// missed). It remembers which 64-bit words it set, so clearing costs what was inserted, not n.
 #pragma once
 
 #include <algorithm>
@@ -11,33 +12,46 @@ namespace omendb {
 
 class VisitedSet {
  public:
-  // Empties the set and makes room for slots [0, slots). Cost: O(1), or O(slots) when it grows or
-  // once every 65,535 calls. Allocates only when `slots` exceeds every earlier call's.
+  // Empties the set and makes room for slots [0, slots). Cost: O(words inserted into since the
+  // last clear), or one memset of the bitset when that is cheaper. Allocates only when `slots`
+  // exceeds every earlier call's.
   void clear(std::size_t slots) {
-    if (marks_.size() < slots) marks_.resize(std::max(slots, marks_.size() * 3 / 2), 0);
-    if (++epoch_ == 0) {
-      std::fill(marks_.begin(), marks_.end(), std::uint16_t{0});
-      epoch_ = 1;
+    if (touched_count_ * kWipeRatio > words_.size()) {
+      std::fill(words_.begin(), words_.end(), std::uint64_t{0});
+    } else {
+      for (std::size_t i = 0; i < touched_count_; ++i) words_[touched_[i]] = 0;
+    }
+    touched_count_ = 0;
+    const std::size_t words = (slots + 63) / 64;
+    if (words_.size() < words) {
+      const std::size_t grown = std::max(words, words_.size() * 3 / 2);
+      words_.resize(grown, 0);
+      touched_.resize(grown);  // a word is recorded once, when its first bit is set
     }
   }
 
-  // Marks `slot` and says whether it was marked already. Precondition: slot < the last clear()'s
-  // `slots`.
+  // Marks `slot` and says whether it was not marked before. Precondition: slot < the last
+  // clear()'s `slots`.
   bool insert(std::uint32_t slot) noexcept {
-    std::uint16_t& mark = marks_[slot];
-    const bool seen = mark == epoch_;
-    mark = epoch_;
-    return !seen;
+    std::uint64_t& word = words_[slot >> 6];
+    const std::uint64_t bit = std::uint64_t{1} << (slot & 63);
+    if (word & bit) return false;
+    if (word == 0) touched_[touched_count_++] = slot >> 6;
+    word |= bit;
+    return true;
   }
 
-  bool contains(std::uint32_t slot) const noexcept { return marks_[slot] == epoch_; }
-
-  // The address of slot's mark, for prefetching.
-  const void* address_of(std::uint32_t slot) const noexcept { return &marks_[slot]; }
+  bool contains(std::uint32_t slot) const noexcept {
+    return (words_[slot >> 6] >> (slot & 63)) & 1;
+  }
 
  private:
-  std::vector<std::uint16_t> marks_;
-  std::uint16_t epoch_ = 0;
+  // Clearing wipes the whole bitset once more than 1 word in kWipeRatio was touched.
+  static constexpr std::size_t kWipeRatio = 16;
+
+  std::vector<std::uint64_t> words_;
+  std::vector<std::uint32_t> touched_;  // indexes of the words set since the last clear
+  std::size_t touched_count_ = 0;
 };
 
 }  // namespace omendb

@@ -6,19 +6,6 @@
 #include <cstring>
 
 namespace omendb {
-namespace {
-
-std::uint32_t load_acquire(const std::uint32_t& word) noexcept {
-  return std::atomic_ref<std::uint32_t>(const_cast<std::uint32_t&>(word))
-      .load(std::memory_order_acquire);
-}
-std::uint32_t load_relaxed(const std::uint32_t& word) noexcept {
-  return std::atomic_ref<std::uint32_t>(const_cast<std::uint32_t&>(word))
-      .load(std::memory_order_relaxed);
-}
-
-}  // namespace
-
 HnswGraph::HnswGraph(std::uint32_t m)
     : m_(m),
       level0_(level0_record_words() * sizeof(std::uint32_t), alignof(std::uint32_t)),
@@ -72,32 +59,9 @@ void HnswGraph::restore_upper(std::uint32_t node, int level, std::span<const std
   *upper_ptr_.row_as<std::uint32_t*>(node) = block;
 }
 
-std::uint32_t* HnswGraph::upper_block(std::uint32_t node) const noexcept {
-  return std::atomic_ref<std::uint32_t*>(
-             *const_cast<RowArena&>(upper_ptr_).row_as<std::uint32_t*>(node))
-      .load(std::memory_order_acquire);
-}
-
 int HnswGraph::level(std::uint32_t node) const noexcept {
   const std::uint32_t* block = upper_block(node);
   return block == nullptr ? 0 : static_cast<int>(block[0]);
-}
-
-std::uint32_t* HnswGraph::list(std::uint32_t node, int level) noexcept {
-  if (level == 0) return level0_.row_as<std::uint32_t>(node);
-  return upper_block(node) + 1 + static_cast<std::size_t>(level - 1) * upper_list_words();
-}
-
-const std::uint32_t* HnswGraph::list(std::uint32_t node, int level) const noexcept {
-  return const_cast<HnswGraph*>(this)->list(node, level);
-}
-
-std::uint32_t HnswGraph::copy_neighbors(std::uint32_t node, int level,
-                                        std::uint32_t* out) const noexcept {
-  const std::uint32_t* words = list(node, level);
-  const std::uint32_t count = std::min(load_acquire(words[0]), max_degree(level));
-  for (std::uint32_t i = 0; i < count; ++i) out[i] = load_relaxed(words[1 + i]);
-  return count;
 }
 
 void HnswGraph::set_neighbors(std::uint32_t node, int level,

@@ -12,7 +12,9 @@
 // holds two node locks at once. Locks are 65,536 striped spin locks: no memory per node.
 #pragma once
 
+#include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -50,8 +52,14 @@ class HnswGraph {
   int level(std::uint32_t node) const noexcept;
 
   // Copies node's neighbours on `level` into `out` (room for max_degree(level)) and returns how
-  // many. Lock-free. Precondition: level <= level(node).
-  std::uint32_t copy_neighbors(std::uint32_t node, int level, std::uint32_t* out) const noexcept;
+  // many. Lock-free; inline, as every step of a graph walk calls it. Precondition: level <=
+  // level(node).
+  std::uint32_t copy_neighbors(std::uint32_t node, int level, std::uint32_t* out) const noexcept {
+    const std::uint32_t* words = list(node, level);
+    const std::uint32_t count = std::min(load_acquire(words[0]), max_degree(level));
+    for (std::uint32_t i = 0; i < count; ++i) out[i] = load_relaxed(words[1 + i]);
+    return count;
+  }
 
   // Replaces node's neighbours on `level`. Precondition: the caller holds lock(node) (or no other
   // thread writes), ids.size() <= max_degree(level).
@@ -84,9 +92,26 @@ class HnswGraph {
   std::size_t memory_bytes() const noexcept;
 
  private:
-  std::uint32_t* list(std::uint32_t node, int level) noexcept;
-  const std::uint32_t* list(std::uint32_t node, int level) const noexcept;
-  std::uint32_t* upper_block(std::uint32_t node) const noexcept;
+  static std::uint32_t load_acquire(const std::uint32_t& word) noexcept {
+    return std::atomic_ref<std::uint32_t>(const_cast<std::uint32_t&>(word))
+        .load(std::memory_order_acquire);
+  }
+  static std::uint32_t load_relaxed(const std::uint32_t& word) noexcept {
+    return std::atomic_ref<std::uint32_t>(const_cast<std::uint32_t&>(word))
+        .load(std::memory_order_relaxed);
+  }
+  std::uint32_t* upper_block(std::uint32_t node) const noexcept {
+    return std::atomic_ref<std::uint32_t*>(
+               *const_cast<RowArena&>(upper_ptr_).row_as<std::uint32_t*>(node))
+        .load(std::memory_order_acquire);
+  }
+  std::uint32_t* list(std::uint32_t node, int level) noexcept {
+    if (level == 0) return level0_.row_as<std::uint32_t>(node);
+    return upper_block(node) + 1 + static_cast<std::size_t>(level - 1) * upper_list_words();
+  }
+  const std::uint32_t* list(std::uint32_t node, int level) const noexcept {
+    return const_cast<HnswGraph*>(this)->list(node, level);
+  }
   std::uint32_t* allocate_upper_block(std::size_t words);
 
   static constexpr std::size_t kLockCount = 1 << 16;
