@@ -47,7 +47,7 @@ struct HnswImage {
 
 struct HnswParams {
   std::uint32_t m = 16;                   // links per node above level 0; 2m at level 0
-  std::uint32_t ef_construction = 200;    // candidate list size while inserting
+  std::uint32_t ef_construction = 100;    // candidate list size while inserting
   std::uint64_t seed = 42;                // seeds each node's level (a function of seed and slot)
   std::size_t exact_search_below = 2048;  // searches of fewer slots scan them all instead
   Quantization quantization = Quantization::kNone;  // kSq8: walks run on 8-bit codes
@@ -206,14 +206,19 @@ class HnswIndex {
 
   // --- hnsw_insert.cpp
   void insert(std::uint32_t slot, std::uint32_t limit, Workspace& ws);
-  // The candidates for `slot`'s neighbours on `level` into ws.sorted, nearest first, with exact
-  // distances: a search of the level from `nearest` (on the codes when quantized, re-scored with
-  // the floats). Returns the nearest candidate, or `nearest` when none was found.
+  // The candidates for `slot`'s neighbours on `level` into ws.sorted, nearest first: a search of
+  // the level from `nearest`, with exact distances, or code distances when quantized. Returns the
+  // nearest candidate, or `nearest` when none was found.
   Neighbor find_candidates(std::uint32_t slot, Neighbor nearest, int level, std::uint32_t limit,
                            Workspace& ws) const;
   int random_level(std::uint32_t slot) const noexcept;
+  // The heuristic on exact distances: `sorted_candidates` carry exact distances to the node.
   void select_neighbors(std::span<const Neighbor> sorted_candidates, std::size_t max_count,
                         std::vector<Neighbor>& selected) const;
+  // The heuristic of the write path: on code distances when quantized (the candidates carry code
+  // distances to the node), else select_neighbors.
+  void choose_neighbors(std::span<const Neighbor> sorted_candidates, std::size_t max_count,
+                        std::vector<Neighbor>& selected, Workspace& ws) const;
   void connect(std::uint32_t slot, int level, std::span<const Neighbor> selected, Workspace& ws);
   void add_link(std::uint32_t from, std::uint32_t to, float distance, int level, Workspace& ws);
   void write_list(std::uint32_t node, int level, std::span<const Neighbor> neighbors,

@@ -32,6 +32,8 @@ struct Workspace {
   std::vector<std::uint32_t> bridges;    // its non-matching neighbours (filtered search)
   std::vector<float> query;              // a prepared copy of the query
   quant::Sq8Query code_query;            // the query quantized (quantized indexes)
+  quant::Sq8Query list_owner;            // a node whose list is pruned, as a code query
+  std::vector<quant::Sq8Query> kept_queries;  // the heuristic's kept nodes, as code queries
 
   // Sizes the buffers for lists of up to `max_degree` ids and queries of `dim` floats.
   void prepare(std::size_t max_degree, std::size_t dim) {

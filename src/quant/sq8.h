@@ -13,8 +13,15 @@
 //   cosine: 1 - query . x                          (rows and query are unit length)
 // These distances only steer the graph walk: the hits are re-ranked with the float rows.
 //
-// Code row layout (Sq8Codes): dim codes, padding to a multiple of 4 bytes, then low, step and
-// |x^|^2 as f32 (Sq8RowConstants); rows 16-byte aligned. 144 bytes at dim 128, 784 at dim 768.
+// A stored row can be the query too (prepare_from_codes, for the neighbour choices of inserts):
+// its decoded values are query[i] = offset + scale * q[i], with q[i] = c[i] - 128, scale = its step
+// and offset = its low + 128 * step, so in general
+//   query . x  ~  low * sum(query) + step * (scale * sum_i c[i] * q[i] + offset * sum_i c[i]),
+// where sum_i c[i] is stored per row (code_sum) and offset is 0 for a float query.
+//
+// Code row layout (Sq8Codes): dim codes, padding to a multiple of 4 bytes, then low, step,
+// |x^|^2 and sum(c) as f32 (Sq8RowConstants); rows 16-byte aligned. 144 bytes at dim 128, 784 at
+// dim 768.
 #pragma once
 
 #include <cstddef>
@@ -33,6 +40,7 @@ struct Sq8RowConstants {
   float low;           // the row's smallest value: code 0
   float step;          // the value of one code unit: (max - min) / 255; 0 for a constant row
   float squared_norm;  // |decoded row|^2, for l2
+  float code_sum;      // sum of the row's codes (exact: at most 255 * 65,536 < 2^24)
 };
 
 // Encodes one row of `dim` floats into `codes` (dim bytes) and returns its constants. Rows whose
@@ -76,13 +84,18 @@ class Sq8Query {
  public:
   // Quantizes `query` (dim floats, prepared for the metric as stored rows are). Cost: two passes.
   void prepare(const float* query, std::size_t dim, Metric metric);
+  // Makes the decoded code row of `slot` the query: no float row is read, and its codes are
+  // reused shifted by 128 (so the query's error is the row's own quantization error, plus one
+  // code unit where a code is 0). Cost: one pass over dim bytes.
+  void prepare_from_codes(const Sq8Codes& rows, std::uint32_t slot, Metric metric);
 
   // Approximate distance from the prepared query to the code row of `slot`: smaller is closer,
   // never NaN. Cost: one code kernel call and a few flops.
   float distance(const Sq8Codes& rows, std::uint32_t slot) const noexcept {
     const Sq8RowConstants& row = rows.constants(slot);
     const std::int32_t integer_dot = code_dot_(rows.codes(slot), codes_.data(), rows.dim());
-    const float dot = row.low * sum_ + row.step * scale_ * static_cast<float>(integer_dot);
+    const float dot =
+        row.low * sum_ + row.step * (scale_ * static_cast<float>(integer_dot) + offset_ * row.code_sum);
     const float distance =
         bias_ + dot_weight_ * dot + norm_weight_ * (squared_norm_ + row.squared_norm);
     return distance == distance ? distance : kFarthest;  // NaN reads as the farthest
@@ -93,7 +106,10 @@ class Sq8Query {
 
   std::vector<std::int8_t> codes_;
   simd::CodeDotFn code_dot_ = simd::best_kernels().code_dot;
-  float scale_ = 0;         // query[i] ~ scale * codes[i]
+  void set_metric(Metric metric) noexcept;
+
+  float scale_ = 0;         // query[i] ~ offset + scale * codes[i]
+  float offset_ = 0;        // 0 for a float query
   float sum_ = 0;           // sum of query[i]
   float squared_norm_ = 0;  // |query|^2
   float bias_ = 0;          // distance = bias + dot_weight * dot + norm_weight * (norms)
