@@ -26,7 +26,7 @@ std::optional<Metric> parse_metric(std::string_view name) noexcept;
 // How a collection keeps its vectors besides the float32 rows (which stay the truth).
 enum class Quantization {
   kNone,  // floats only: graph walks compute exact distances
-  kSq8,   // also 8-bit codes (one byte per dimension and 12 bytes per vector): graph walks run on
+  kSq8,   // also 8-bit codes (one byte per dimension and 16 bytes per vector): graph walks run on
           // the codes, and the best candidates are re-ranked with the floats
 };
 
@@ -40,9 +40,9 @@ struct CollectionOptions {
   std::size_t dim = 0;          // vector length; 1 to kMaxDim
   Metric metric = Metric::kL2;  // distance between vectors
   std::uint32_t m = 16;         // graph degree: links per node above level 0 (2m at level 0)
-  std::uint32_t ef_construction =
-      200;                  // candidate list size while inserting; larger = better graph
-  std::uint64_t seed = 42;  // seeds the level of each node, so builds are reproducible
+  std::uint32_t ef_construction = 100;  // candidate list size while inserting; larger = better
+                                        // graph, slower build (README, "Choosing ef_construction")
+  std::uint64_t seed = 42;              // seeds the level of each node, so builds are reproducible
   Quantization quantization = Quantization::kNone;  // codes the graph walks run on
 
   static constexpr std::size_t kMaxDim = 65536;

@@ -77,7 +77,7 @@ class Database:
         dim: Optional[int] = None,
         metric: Optional[str] = None,
         m: int = 16,
-        ef_construction: int = 200,
+        ef_construction: int = 100,
         quantization: Optional[str] = None,
     ) -> "Collection":
         """Get the collection ``name``, creating it when ``dim`` is given and it does not exist.

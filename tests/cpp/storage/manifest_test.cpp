@@ -191,6 +191,7 @@ TEST(ManifestCodec, EncodingMatchesTheDocumentedLayout) {
   docs.options.dim = 3;
   docs.options.metric = Metric::kCosine;
   docs.options.quantization = Quantization::kSq8;
+  docs.options.ef_construction = 200;  // the documented example predates the default of 100
   manifest.collections.push_back(docs);
   const std::vector<std::uint8_t> expected = {
       0x4f, 0x4d, 0x45, 0x4e, 0x44, 0x42, 0x4d, 0x46,        // "OMENDBMF"
