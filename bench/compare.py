@@ -25,10 +25,12 @@ FIGURES = {
     "build vec/s (1 thr)": (lambda s: med(s.get("build_1t_vps")), True),
     "insert vec/s": (lambda s: med(s.get("insert_vps")), True),
     "recall@10 ef=64": (lambda s: s.get("recall_ef64"), True),
-    "QPS@0.95 1 thread": (lambda s: at95(s, "single"), True),
-    "QPS@0.95 batch": (lambda s: at95(s, "batch"), True),
+    "QPS@0.95 1 thread": (lambda s: at(s, "single", "0.95"), True),
+    "QPS@0.95 batch": (lambda s: at(s, "batch", "0.95"), True),
+    "QPS@0.99 1 thread": (lambda s: at(s, "single", "0.99"), True),
     "p99 ms @0.95": (lambda s: med((s.get("latency") or {}).get("p99_ms")), False),
     "RSS B/vec": (lambda s: med(s.get("mem_peak_per_vector")), False),
+    "RSS B/vec after open": (lambda s: med(s.get("mem_open_per_vector")), False),
     "disk B/vec": (lambda s: med(s.get("disk_per_vector")), False),
     "open+1st query s": (lambda s: med(s.get("open_s")), False),
     "OmenDB/peer QPS@0.95": (lambda s: (s.get("vs_omendb") or {}).get("qps95_single"), None),
@@ -41,9 +43,9 @@ def med(summary):
     return None if summary is None else summary["median"]
 
 
-def at95(s: dict, mode: str):
-    """QPS at recall 0.95 of one mode, or None."""
-    point = (s.get("at_recall") or {}).get(mode, {}).get("0.95")
+def at(s: dict, mode: str, target: str):
+    """QPS at recall ``target`` of one mode, or None."""
+    point = (s.get("at_recall") or {}).get(mode, {}).get(target)
     return point and point["qps"]
 
 

@@ -1,5 +1,6 @@
-"""Entry point of the benchmark suite (bench/suite/): OmenDB against hnswlib, FAISS, USearch,
-Chroma, LanceDB, Qdrant local mode and the earlier OmenDB from PyPI.
+"""Entry point of the benchmark suite (bench/suite/): OmenDB against hnswlib, FAISS, USearch, zvec,
+VSAG, ScaNN and Intel SVS (float and quantized variants), Chroma, LanceDB, Qdrant local mode and the
+earlier OmenDB from PyPI.
 
     python bench/run.py [--quick | --smoke] [--datasets A,B] [--systems A,B] [--out R.json]
     python bench/run.py report RESULTS.json [--out docs/benchmarks.md]

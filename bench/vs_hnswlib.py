@@ -44,7 +44,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--dim", type=int, default=128)
     p.add_argument("--queries", type=int, help=f"queries (default {FULL['queries']}; quick {QUICK['queries']})")
     p.add_argument("--M", type=int, default=16, help="graph degree (OmenDB m=, hnswlib M=)")
-    p.add_argument("--ef-construction", type=int, default=200)
+    p.add_argument("--ef-construction", type=int, default=100)
+    p.add_argument("--quantization", default="none", choices=("none", "sq8"),
+                   help="OmenDB's quantization= (default none: float walks)")
     p.add_argument("--threads", type=int, default=2, help="threads for build and batch search")
     p.add_argument("--repeats", type=int, help=f"repetitions (default {FULL['repeats']}; quick 1)")
     p.add_argument("--rounds", type=int, default=5, help="alternating timed rounds per ef and repetition")
@@ -84,7 +86,8 @@ class OmenDBSystem:
         ids = [str(i) for i in range(len(base))]
         self.db = omendb.open(":memory:", threads=self.args.threads)
         self.col = self.db.collection("bench", self.args.dim, metric="l2", m=self.args.M,
-                                      ef_construction=self.args.ef_construction)
+                                      ef_construction=self.args.ef_construction,
+                                      quantization=self.args.quantization)
         start = time.perf_counter()
         self.col.add(ids=ids, vectors=base)
         return time.perf_counter() - start
@@ -270,7 +273,8 @@ def print_header(env: dict, spec: ClusteredSpec, args) -> None:
           f"| load avg at start: {fmt_loadavg(env['loadavg'])}")
     print(f"data: clustered n={args.n} queries={args.queries} dim={spec.dim} latent_dim={spec.latent_dim} "
           f"clusters={spec.clusters} noise={spec.noise} seed={spec.seed} (split seed 1), metric l2, k={K}")
-    print(f"index: M={args.M} ef_construction={args.ef_construction} threads={args.threads} (build, batch); "
+    print(f"index: M={args.M} ef_construction={args.ef_construction} quantization={args.quantization} "
+          f"threads={args.threads} (build, batch); "
           f"single-query: 1 thread | ef sweep {args.ef}")
     print(f"method: repeats={args.repeats} (builds interleaved), {args.rounds} alternating A/B rounds per ef "
           f"of {args.slice or args.queries} queries each; QPS = median over rounds, paired = median of "

@@ -11,12 +11,14 @@ import shlex
 import shutil
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, replace
 from pathlib import Path
 
 from common import environment, fmt_loadavg, table
 
 from . import config, datasets, measure, pypi_venv, report
+from .client import Worker, WorkerError
 from .phases import Context
 from .progress import Progress
 from .summary import summarize
@@ -25,8 +27,9 @@ from .tables import tier_table
 
 REPO = Path(__file__).resolve().parents[2]
 TIER_NAMES = {config.LIBRARY: "libraries", config.DATABASE: "databases"}
-PACKAGES = ("omendb", "numpy", "hnswlib", "faiss-cpu", "usearch", "chromadb", "lancedb", "pyarrow",
-            "qdrant-client", "matplotlib", "tqdm")
+PACKAGES = ("omendb", "numpy", "hnswlib", "faiss-cpu", "usearch", "zvec", "pyvsag", "scann", "scalable-vs",
+            "chromadb", "lancedb", "pyarrow", "qdrant-client", "matplotlib", "tqdm")
+PROBES_AT_ONCE = 4  # probe workers running together
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -66,8 +69,20 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def system_status(names: tuple, cache: Path, setup: bool) -> tuple[dict, str | None]:
-    """{system: {"status": "ok"} or {"status": "skipped", "reason": ...}} and the PyPI omendb's python."""
+def probe(name: str, logs: Path) -> str | None:
+    """Why ``name`` cannot run here, from a worker that imports its adapter: the import error, or the
+    adapter's own reason (Adapter.unsupported); None when it can run."""
+    try:
+        with Worker(SYSTEMS[name], sys.executable, logs / f"{name}.log") as worker:
+            return worker.call("probe")["unsupported"]
+    except WorkerError as error:
+        return f"import failed: {str(error).strip().splitlines()[-1]} (log: {logs / name}.log)"
+
+
+def system_status(names: tuple, cache: Path, setup: bool, logs: Path) -> tuple[dict, str | None]:
+    """{system: {"status": "ok"} or {"status": "skipped", "reason": ...}} and the PyPI omendb's python.
+    A system is skipped when its modules are missing, fail to import or its adapter says it cannot
+    run on this machine (probed in worker processes, ``logs`` holds their stderr)."""
     status, pypi_python = {}, None
     for name in names:
         info = SYSTEMS[name]
@@ -83,6 +98,11 @@ def system_status(names: tuple, cache: Path, setup: bool) -> tuple[dict, str | N
         status[name] = ({"status": "skipped", "reason": f"not installed: {', '.join(missing)} "
                                                         f"(pip install -r requirements-bench.txt)"}
                         if missing else {"status": "ok"})
+    probed = [name for name in names if status[name]["status"] == "ok" and not SYSTEMS[name].separate_python]
+    with ThreadPoolExecutor(PROBES_AT_ONCE) as pool:
+        for name, reason in zip(probed, pool.map(lambda name: probe(name, logs), probed)):
+            if reason:
+                status[name] = {"status": "skipped", "reason": reason}
     return status, pypi_python
 
 
@@ -99,7 +119,7 @@ def machine() -> dict:
 
 def print_summary(record: dict) -> None:
     """The summary tables on stdout (medians only; the report has the ranges)."""
-    print("\n== Summary (medians; ratios are OmenDB / peer; * = measured above recall 0.95) ==")
+    print("\n== Summary (medians; ratios are OmenDB / peer; * = measured above the target recall) ==")
     for name, tiers in record["summary"].items():
         ds = record["datasets"][name]
         print(f"\n{name}: {ds['n']:,} x {ds['dim']}, {ds['metric']}")
@@ -121,7 +141,7 @@ def print_summary(record: dict) -> None:
 def run(args) -> dict:
     """Runs everything the arguments ask for; returns the full record (also written to --out)."""
     started, stamp = time.perf_counter(), time.strftime("%Y-%m-%d %H:%M:%S %Z")
-    status, pypi_python = system_status(args.system_names, args.cache, setup=not args.no_setup)
+    status, pypi_python = system_status(args.system_names, args.cache, not args.no_setup, args.work / "probe")
     runnable = tuple(s for s in args.system_names if status[s]["status"] == "ok")
     env = machine()
     print(f"== OmenDB benchmark suite, profile '{args.profile.name}' ==\ncpu: {env['cpu']} | cores: {env['cores']} | "

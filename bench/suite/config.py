@@ -9,7 +9,7 @@ from .systems import DATABASE, LIBRARY, SYSTEMS
 
 K = 10
 M = 16
-EF_CONSTRUCTION = 200
+EF_CONSTRUCTION = 100  # OmenDB's default; every graph index gets the same
 THREADS = 2  # build and batch search; single queries always run on one thread
 INSERT_BATCH = 1000  # databases: records per insert call
 SELECTIVITIES = {"10%": 10, "1%": 1}  # filter bucket < t, buckets 0..99
@@ -47,7 +47,8 @@ class Profile:
 
 PROFILES = {
     "smoke": Profile("smoke", ("clustered-3k-32",),
-                     ("omendb", "hnswlib", "faiss", "usearch", "omendb-disk"),
+                     ("omendb", "omendb-sq8", "hnswlib", "faiss", "faiss-sq8", "usearch", "usearch-i8",
+                      "zvec-int8-refine", "vsag-sq8", "scann", "svs-lvq", "omendb-disk"),
                      repeats=1, rounds=1, timed_queries=100, ef_library=(10, 32), ef_database=(32,),
                      db_queries=50, filtered_queries=20, build1_repeats=1, build1_max_n=3_000, db_max_n=3_000),
     "quick": Profile("quick", ("siftsmall", "minilm", "clustered-20k-128"), tuple(SYSTEMS),

@@ -44,10 +44,9 @@ def repetition(ctx: Context, systems: list, rep: int, results: dict) -> None:
             ctx.progress.step(f"{ctx.dataset.name} build {name}", build_weight(n, ctx.dataset.dim))
             ctx.progress.note(f"  {ctx.dataset.name} rep {rep + 1}: {name} built {b['vps']:,.0f} vectors/s "
                               f"({threads} threads), +{b['mem_peak_per_vector']:,.0f} B/vector peak RSS")
-        efs = ctx.profile.ef_database if ctx.tier == config.DATABASE else ctx.profile.ef_library
         truth = (ctx.dataset.load("truth")[: ctx.queries], ctx.dataset.load("truth_dist")[: ctx.queries],
                  ctx.dataset.load("base", mmap=True), ctx.dataset.load("queries")[: ctx.queries])
-        for name, sweep in phases.sweep(ctx, workers, efs, rep, truth).items():
+        for name, sweep in phases.sweep(ctx, workers, ctx.efs, rep, truth).items():
             if name in workers:
                 results[name]["sweeps"].append(sweep)
         if ctx.tier == config.DATABASE:

@@ -44,6 +44,11 @@ class Context:
         return self.dataset.queries
 
     @property
+    def efs(self) -> tuple[int, ...]:
+        """The ef sweep of this tier."""
+        return self.profile.ef_database if self.tier == config.DATABASE else self.profile.ef_library
+
+    @property
     def timed(self) -> int:
         """Queries answered per timed measurement."""
         if self.tier == config.DATABASE:
@@ -163,8 +168,10 @@ def filtered(ctx: Context, workers: dict, rep: int) -> dict:
 
 
 def open_first_query(ctx: Context, name: str, folder: Path, threads: int) -> dict:
-    """Time to open what ``save`` wrote and answer one query, in a fresh worker."""
+    """Time to open what ``save`` wrote and answer one query, in a fresh worker; then the resident
+    bytes per vector beyond the floats once that worker has answered every query at the largest ef."""
     worker, init = start(ctx, name, threads, load_base=False)
     with worker:
-        r = worker.call("open", folder=str(folder))
-    return r | {"import_s": init["import_s"]}
+        r = worker.call("open", folder=str(folder), ef=max(ctx.efs))
+    return r | {"import_s": init["import_s"],
+                "mem_open_per_vector": r["rss_queried_delta"] / ctx.dataset.n - 4 * ctx.dataset.dim}

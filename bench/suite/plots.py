@@ -15,7 +15,10 @@ from .systems import SYSTEMS  # noqa: E402
 
 COLORS = {"omendb": "#d62728", "omendb-disk": "#8b0000", "hnswlib": "#1f77b4", "faiss": "#2ca02c",
           "usearch": "#9467bd", "omendb-pypi": "#ff7f0e", "chroma": "#8c564b", "lancedb": "#17becf",
-          "qdrant": "#7f7f7f"}
+          "qdrant": "#7f7f7f", "omendb-sq8": "#ff9896", "faiss-sq8": "#98df8a", "usearch-i8": "#c5b0d5",
+          "zvec-hnsw": "#e377c2", "zvec-int8": "#f7b6d2", "zvec-int8-refine": "#ad494a",
+          "zvec-rabitq-refine": "#7b4173", "vsag-hgraph": "#bcbd22", "vsag-sq8": "#dbdb8d", "scann": "#393b79",
+          "svs": "#6b6ecf", "svs-lvq": "#9edae5"}
 DPI = 110
 
 
@@ -99,9 +102,11 @@ def render_all(summary: dict, folder: Path) -> list[tuple[str, str]]:
          "Build and insert throughput (higher is better)", folder / "build-throughput.png")
     figures.append(("build-throughput.png", "build throughput (vectors/s)"))
     bars(summary, [(lib, "mem_peak_per_vector", "bytes / vector", "libraries: peak during the build", False),
-                   (db, "mem_peak_per_vector", "bytes / vector", "databases: peak during the inserts", False),
                    (lib, "mem_after_per_vector", "bytes / vector", "libraries: after the build", False),
-                   (db, "mem_after_per_vector", "bytes / vector", "databases: after the inserts", False)],
+                   (lib, "mem_open_per_vector", "bytes / vector", "libraries: after open + queries", False),
+                   (db, "mem_peak_per_vector", "bytes / vector", "databases: peak during the inserts", False),
+                   (db, "mem_after_per_vector", "bytes / vector", "databases: after the inserts", False),
+                   (db, "mem_open_per_vector", "bytes / vector", "databases: after open + queries", False)],
          "Resident memory per vector beyond the raw float32 vector (lower is better)",
          folder / "memory-per-vector.png")
     figures.append(("memory-per-vector.png", "resident memory per vector beyond the raw floats"))

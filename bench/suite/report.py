@@ -18,10 +18,13 @@ BEHIND_SIZE = 1.05  # OmenDB / peer above this (memory, disk, open time): the pe
 SIZE_MIN_N = 50_000  # memory and disk per vector are compared on sets at least this large
 SPEED_FIGURES = {"build_vps": "build throughput (2 threads)", "build_1t_vps": "build throughput (1 thread)",
                  "insert_vps": "insert throughput (batches of 1,000)", "qps95_single": "single-query QPS at recall 0.95",
-                 "qps95_batch": "batch QPS at recall 0.95", "filtered_qps_10%": "filtered QPS at 10%",
+                 "qps95_batch": "batch QPS at recall 0.95", "qps99_single": "single-query QPS at recall 0.99",
+                 "qps99_batch": "batch QPS at recall 0.99", "filtered_qps_10%": "filtered QPS at 10%",
                  "filtered_qps_1%": "filtered QPS at 1%"}
 SIZE_FIGURES = {"mem_peak_per_vector": "peak resident memory per vector during the build",
-                "mem_after_per_vector": "resident memory per vector after the build", "disk_per_vector": "disk bytes per vector",
+                "mem_after_per_vector": "resident memory per vector after the build",
+                "mem_open_per_vector": "resident memory per vector after open and queries",
+                "disk_per_vector": "disk bytes per vector",
                 "open_s": "open + first query time"}
 
 
@@ -131,14 +134,19 @@ def method_section(record: dict) -> list[str]:
         "median over repetitions of the median over rounds of OmenDB's QPS / the peer's QPS measured back to "
         "back in the same round (the figure least moved by outside load; 1.00x for OmenDB itself). Ratios "
         "above 1.00x: OmenDB is faster.",
-        "- **QPS at recall 0.95**: interpolated in log-QPS between the two sweep points that bracket 0.95; "
-        "`*` marks a system already above 0.95 at its cheapest ef (the value is its QPS there, at higher recall).",
+        "- **QPS at recall 0.95 and 0.99**: interpolated in log-QPS between the two sweep points that bracket the "
+        "target; `*` marks a system already above the target at its cheapest ef (the value is its QPS there, at "
+        "higher recall); — where the sweep never reaches it.",
         "- **Recall@10** counts ties: a returned id is right when it is a true neighbour or exactly as far as "
         "the 10th. Libraries use all held-out queries; databases the first "
         f"{prof['db_queries']}; filtered search the first {prof['filtered_queries']}.",
         "- **Latency**: p50 / p99 of single queries (each call timed) at the smallest ef reaching recall 0.95.",
         "- **Memory**: in the worker, peak resident size (VmHWM, reset before the build) minus the resident size "
-        "just before the build, per vector, minus 4 x dim bytes of raw floats. **Disk**: the saved folder's "
+        "just before the build, per vector, minus 4 x dim bytes of raw floats; `after build` is the resident size "
+        "(VmRSS) once the build returned, same baseline; `after open` is VmRSS in the fresh process that opened the "
+        "saved index, after the first query and one pass over all queries at the largest ef of the sweep, minus "
+        "its VmRSS before open(), per vector, minus the raw floats (negative: less than the raw floats). "
+        "**Disk**: the saved folder's "
         "bytes per vector minus the raw floats. **Open**: a fresh process opens the saved index or database and "
         "answers one query (imports and interpreter start are not counted; page cache warm).",
         f"- **Databases**: records inserted in batches of {p['insert_batch']:,} with a metadata field `bucket` "

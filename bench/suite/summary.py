@@ -73,6 +73,7 @@ def system_summary(name: str, raw: dict) -> dict:
            "build_1t_n": raw["builds_1t"][0]["n"] if raw["builds_1t"] else None,
            "mem_peak_per_vector": maybe_stats([b["mem_peak_per_vector"] for b in raw["builds"]]),
            "mem_after_per_vector": maybe_stats([b["mem_after_per_vector"] for b in raw["builds"]]),
+           "mem_open_per_vector": maybe_stats([o.get("mem_open_per_vector") for o in raw["opens"]]),
            "disk_per_vector": maybe_stats([s["disk_per_vector"] for s in raw["saves"]]),
            "save_s": maybe_stats([s["save_s"] for s in raw["saves"]]),
            "open_s": maybe_stats([o["total_s"] for o in raw["opens"]]),
@@ -101,17 +102,19 @@ def median_of(summary: Optional[dict]) -> Optional[float]:
 
 
 def ratios(ours: dict, theirs: dict) -> dict:
-    """OmenDB / peer for the headline figures (speed: above 1 = OmenDB faster; memory, disk and
-    open time: below 1 = OmenDB smaller or quicker). None where either side lacks the figure."""
+    """OmenDB / peer for the headline figures, QPS at recall 0.95 and 0.99 included (speed: above 1 =
+    OmenDB faster; memory, disk and open time: below 1 = OmenDB smaller or quicker). None where either
+    side lacks the figure."""
     def r(a, b):
         return None if a is None or b is None or b == 0 else a / b
 
     out = {key: r(median_of(ours.get(key)), median_of(theirs.get(key)))
            for key in ("build_vps", "insert_vps", "build_1t_vps", "mem_peak_per_vector", "mem_after_per_vector",
-                       "disk_per_vector", "open_s")}
+                       "mem_open_per_vector", "disk_per_vector", "open_s")}
     for mode in MODES:
-        a, b = ours["at_recall"][mode].get("0.95"), theirs["at_recall"][mode].get("0.95")
-        out[f"qps95_{mode}"] = r(a and a["qps"], b and b["qps"])
+        for target in ("0.95", "0.99"):
+            a, b = ours["at_recall"][mode].get(target), theirs["at_recall"][mode].get(target)
+            out[f"qps{target[2:]}_{mode}"] = r(a and a["qps"], b and b["qps"])
     if "filtered" in ours and "filtered" in theirs:
         for label in ours["filtered"]:
             if label in theirs["filtered"]:

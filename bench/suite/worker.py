@@ -13,7 +13,9 @@ earlier OmenDB's virtual environment. Commands (fields beyond "cmd"):
   (or batch calls over all queries until ``count`` were answered); seconds, latency percentiles.
 - filtered {below, count, ef}: filtered single queries (bucket < below); seconds and ids.
 - save {}: timed save (close for databases).
-- open {folder}: in a fresh worker: open what save wrote and answer queries[0]; times and memory.
+- open {folder, ef}: in a fresh worker: open what save wrote and answer queries[0]; times and memory;
+  then every query once at ``ef`` (untimed) and the memory added by then.
+- probe {}: imports the adapter; why its system cannot run on this machine (Adapter.unsupported), or null.
 """
 
 from __future__ import annotations
@@ -156,8 +158,10 @@ class Worker:
         self.adapter.save()
         return {"save_s": time.perf_counter() - started}
 
-    def open(self, folder: str) -> dict:
-        """Opens what save wrote and answers queries[0]: the two times and the memory added."""
+    def open(self, folder: str, ef: int) -> dict:
+        """Opens what save wrote and answers queries[0]: the two times and the memory added; then
+        answers every query once at ``ef`` (untimed) and reports the resident memory added by then
+        (what serving queries keeps resident: pages of a mapped index come in as searches touch them)."""
         a = self.adapter
         gc.collect()
         reset_peak()
@@ -169,8 +173,19 @@ class Worker:
         hits = a.ids(a.search(query))
         done = time.perf_counter()
         after, peak = memory()
+        a.set_ef(ef)
+        for q in self.queries:
+            a.search(q)
+        gc.collect()
+        queried, _ = memory()
         return {"open_s": opened - started, "first_query_s": done - opened, "total_s": done - started,
-                "hits": len(hits), "rss_delta": after - baseline, "peak_delta": peak - baseline}
+                "hits": len(hits), "rss_delta": after - baseline, "peak_delta": peak - baseline,
+                "rss_queried_delta": queried - baseline}
+
+    def probe(self) -> dict:
+        """Imports the adapter; why its system cannot run on this machine, or None."""
+        adapter = importlib.import_module(f"systems.{self.module}").ADAPTER
+        return {"unsupported": adapter.unsupported()}
 
     def close(self) -> dict:
         """Releases the adapter (the worker exits after replying)."""

@@ -29,6 +29,12 @@ class Adapter:
         self.threads = settings["threads"]
         self.ef = 64  # until set_ef is called
 
+    @staticmethod
+    def unsupported() -> str | None:
+        """Why the system cannot run on this machine, found before the run (the suite then lists it
+        as not run, with this reason); None when it can. Most systems have no such limit."""
+        return None
+
     def create(self, folder: Path, n: int) -> None:
         """An empty index or database for ``n`` vectors that will be saved in ``folder`` (untimed)."""
         raise NotImplementedError

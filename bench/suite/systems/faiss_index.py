@@ -22,10 +22,13 @@ class Faiss(Adapter):
         faiss.normalize_L2(vectors)
         return vectors
 
+    def _new(self, metric: int):
+        """The empty index: HNSW over the floats."""
+        return faiss.IndexHNSWFlat(self.dim, self.m, metric)
+
     def create(self, folder: Path, n: int) -> None:
         self.path = folder / "index.faiss"
-        metric = faiss.METRIC_INNER_PRODUCT if self.metric == "cosine" else faiss.METRIC_L2
-        self.index = faiss.IndexHNSWFlat(self.dim, self.m, metric)
+        self.index = self._new(faiss.METRIC_INNER_PRODUCT if self.metric == "cosine" else faiss.METRIC_L2)
         self.index.hnsw.efConstruction = self.ef_construction
 
     def prepare(self, lo: int, hi: int):

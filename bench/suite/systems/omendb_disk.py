@@ -19,7 +19,7 @@ class OmenDBDisk(OmenDB):
     def create(self, folder: Path, n: int) -> None:
         self.db = omendb.open(str(folder), sync=self.sync, threads=self.threads)
         self.col = self.db.collection("bench", dim=self.dim, metric=self.metric, m=self.m,
-                                      ef_construction=self.ef_construction)
+                                      ef_construction=self.ef_construction, quantization=self.quantization)
 
     def prepare(self, lo: int, hi: int):
         ids, vectors = super().prepare(lo, hi)

@@ -19,15 +19,17 @@ NO_AUTO_CHECKPOINT = 1 << 40  # bytes of log before a checkpoint runs by itself
 
 
 class OmenDB(Adapter):
-    """omendb.open(folder, sync="off", threads=T); collection("bench", dim, metric, m, ef_construction)."""
+    """omendb.open(folder, sync="off", threads=T); collection("bench", dim, metric, m, ef_construction,
+    quantization), the quantization always given, so a change of the default cannot change the result."""
 
     sync = "off"
+    quantization = "none"
 
     def create(self, folder: Path, n: int) -> None:
         self.db = omendb.open(str(folder), sync=self.sync, threads=self.threads,
                               checkpoint_log_bytes=NO_AUTO_CHECKPOINT)
         self.col = self.db.collection("bench", dim=self.dim, metric=self.metric, m=self.m,
-                                      ef_construction=self.ef_construction)
+                                      ef_construction=self.ef_construction, quantization=self.quantization)
 
     def prepare(self, lo: int, hi: int):
         return [str(i) for i in range(lo, hi)], self.base[lo:hi]

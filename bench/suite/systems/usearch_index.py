@@ -1,4 +1,5 @@
-"""USearch: Index(ndim, metric, dtype="f32", connectivity=M, expansion_add=ef_construction)."""
+"""USearch: Index(ndim, metric, dtype="f32", connectivity=M, expansion_add=ef_construction) (the i8
+variant: usearch_i8.py)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,11 @@ METRICS = {"l2": "l2sq", "cosine": "cos"}
 class USearch(Adapter):
     """usearch.index.Index with float32 storage; keys are the row numbers."""
 
+    dtype = "f32"
+
     def _new(self) -> Index:
-        return Index(ndim=self.dim, metric=METRICS[self.metric], dtype="f32", connectivity=self.m,
+        """An empty index with this adapter's settings and storage type."""
+        return Index(ndim=self.dim, metric=METRICS[self.metric], dtype=self.dtype, connectivity=self.m,
                      expansion_add=self.ef_construction)
 
     def create(self, folder: Path, n: int) -> None:
