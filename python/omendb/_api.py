@@ -321,8 +321,9 @@ class Collection:
         ("year >= 2020 AND tag IN ('news', 'blog')"); see docs/filters.md. Raises FilterError for
         a malformed one. k hits come back whenever k records match.
         """
-        if type(k) is int and k > 0 and ef is None and _is_float32_vector(vector, self.dim):
-            return self._engine.search(vector, k, 0, bool(exact), where)  # nothing to convert
+        hits = self._engine.search_fast(vector, k, ef, exact, where)  # the common call, unconverted
+        if hits is not None:
+            return hits
         query = _as_float32(vector, "vector")
         if query.ndim != 1:
             raise DimensionError(f"vector must be 1-D of length {self.dim}, got shape {query.shape}")
@@ -361,16 +362,6 @@ class Collection:
 
     def __repr__(self) -> str:
         return f"<omendb.Collection {self.name!r} dim={self.dim} metric={self.metric} size={len(self)}>"
-
-
-def _is_float32_vector(value: Any, dim: int) -> bool:
-    """True for a 1-D float32 C-contiguous NumPy array of length dim (the engine's own format)."""
-    return (
-        type(value) is np.ndarray
-        and value.dtype == np.float32
-        and value.shape == (dim,)
-        and value.flags.c_contiguous
-    )
 
 
 def _as_float32(values: Any, what: str) -> np.ndarray:

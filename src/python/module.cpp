@@ -28,12 +28,24 @@ struct PyRecord {
   nb::dict metadata;
 };
 
-// One search result as Python sees it; fields are built once, with the GIL held.
+// One search result as Python sees it. Its metadata dict is built on first access (metadata_of):
+// most callers read ids and distances only, and a dict per hit was a fifth of the fixed cost of a
+// search() call.
 struct PyHit {
   nb::str id;
   float distance;
-  nb::dict metadata;
+  Metadata fields;      // the metadata until the dict is built
+  nb::object metadata;  // the dict, once built (the same object on every later access)
 };
+
+// The hit's metadata dict, built from its fields on first access. Requires the GIL.
+nb::object metadata_of(PyHit& hit) {
+  if (!hit.metadata.is_valid()) {
+    hit.metadata = to_dict(hit.fields);
+    hit.fields = {};
+  }
+  return hit.metadata;
+}
 
 // A NumPy array that owns `values` (moved to the heap and freed with the array).
 template <class T>
@@ -152,11 +164,38 @@ nb::list search(const Collection& collection, FloatVector query, std::size_t k, 
   }
   throw_if_failed(hits.status());
   nb::list result;
-  for (const Hit& hit : hits.value()) {
-    result.append(
-        PyHit{nb::str(hit.id.data(), hit.id.size()), hit.distance, to_dict(hit.metadata)});
+  for (Hit& hit : hits.value()) {
+    result.append(PyHit{nb::str(hit.id.data(), hit.id.size()), hit.distance,
+                        std::move(hit.metadata), nb::object()});
   }
   return result;
+}
+
+// A positive int (not a bool) as a size, or nothing.
+std::optional<std::size_t> positive_size(nb::handle value) {
+  if (!PyLong_CheckExact(value.ptr())) return std::nullopt;
+  const long long n = PyLong_AsLongLong(value.ptr());
+  if (n < 1) {  // also -1 on overflow, with an exception set
+    PyErr_Clear();
+    return std::nullopt;
+  }
+  return static_cast<std::size_t>(n);
+}
+
+// search() for the common call, with no Python-side conversion: the hits when the query is a
+// float32 C-contiguous 1-D array of the collection's dim, k an int > 0, ef None or an int > 0 and
+// exact a bool; else None, and the caller converts and checks the arguments (naming what is wrong)
+// and calls search(). Cost: a few type checks beyond search().
+nb::object search_fast(const Collection& collection, nb::handle vector, nb::handle k,
+                       nb::handle ef, nb::handle exact, nb::handle where) {
+  FloatVector query;
+  const std::optional<std::size_t> k_size = positive_size(k);
+  const std::optional<std::size_t> ef_size = ef.is_none() ? std::size_t{0} : positive_size(ef);
+  if (!k_size || !ef_size || !PyBool_Check(exact.ptr()) ||
+      !nb::try_cast(vector, query, /*convert=*/false) || query.shape(0) != collection.options().dim) {
+    return nb::none();
+  }
+  return search(collection, query, *k_size, *ef_size, exact.ptr() == Py_True, where);
 }
 
 // Returns (ids as a uint32 array of shape (n, k, width) holding UTF-32 code points, distances as a
@@ -233,10 +272,10 @@ NB_MODULE(_core, m) {
   nb::class_<PyHit>(m, "Hit", "One search result: id, distance (smaller is closer) and metadata.")
       .def_ro("id", &PyHit::id)
       .def_ro("distance", &PyHit::distance)
-      .def_ro("metadata", &PyHit::metadata)
-      .def("__repr__", [](const PyHit& hit) {
+      .def_prop_ro("metadata", &metadata_of)
+      .def("__repr__", [](PyHit& hit) {
         return nb::str("Hit(id={!r}, distance={}, metadata={!r})")
-            .format(hit.id, hit.distance, hit.metadata);
+            .format(hit.id, hit.distance, metadata_of(hit));
       });
 
   nb::class_<PyRecord>(m, "Record",
@@ -286,6 +325,8 @@ NB_MODULE(_core, m) {
              return value_or_throw(std::move(reclaimed));
            })
       .def("search", &search, "query"_a, "k"_a, "ef"_a, "exact"_a, "where"_a.none())
+      .def("search_fast", &search_fast, "query"_a.none(), "k"_a.none(), "ef"_a.none(),
+           "exact"_a.none(), "where"_a.none())
       .def("search_batch", &search_batch, "queries"_a, "k"_a, "ef"_a, "exact"_a, "where"_a.none())
       .def("count", &count, "where"_a.none())
       .def("find", &find, "where"_a, "limit"_a)

@@ -87,6 +87,45 @@ def test_hit_fields_are_typed(db):
     assert "Hit(" in repr(hit)
 
 
+def test_every_argument_form_gives_the_same_hits(graph_collection, corpus):
+    """The unconverted fast path (float32 C-contiguous array, int k, None or int ef, bool exact)
+    and the converting path (lists, float64, strided views, NumPy ints, truthy exact) agree."""
+    _, queries = corpus
+    query = np.ascontiguousarray(queries[0], dtype=np.float32)
+    expected = hits_as_tuples(graph_collection.search(query, k=5, ef=40))
+    strided = np.repeat(query, 2)[::2]
+    assert not strided.flags.c_contiguous
+    for vector, k, ef in [
+        (query, 5, 40),
+        (query.tolist(), 5, 40),
+        (query.astype(np.float64), 5, 40),
+        (strided, 5, 40),
+        (query, np.int64(5), np.int32(40)),
+    ]:
+        assert hits_as_tuples(graph_collection.search(vector, k=k, ef=ef)) == expected
+    assert hits_as_tuples(graph_collection.search(query, k=5, exact=1)) == hits_as_tuples(
+        graph_collection.search(query, k=5, exact=True)
+    )
+    with pytest.raises(omendb.InvalidArgumentError, match="k must be an int, got bool"):
+        graph_collection.search(query, k=True)
+    with pytest.raises(omendb.InvalidArgumentError, match="ef must be at least 1, got 0"):
+        graph_collection.search(query, ef=0)
+    with pytest.raises(omendb.DimensionError, match="has dimension 31"):
+        graph_collection.search(query[:-1])
+
+
+def test_hit_metadata_is_one_dict_built_on_first_access(db):
+    """Hit.metadata is built lazily, then the same dict on every access (so edits stay)."""
+    collection = db.collection("docs", dim=2)
+    collection.add(ids=["a", "b"], vectors=[[0, 1], [1, 0]], metadata=[{"n": 1, "t": ["x"]}, {}])
+    hits = {hit.id: hit for hit in collection.search([0, 1], k=2)}
+    assert hits["a"].metadata == {"n": 1, "t": ["x"]} and hits["b"].metadata == {}
+    assert hits["a"].metadata is hits["a"].metadata
+    hits["a"].metadata["n"] = 2
+    assert hits["a"].metadata["n"] == 2
+    assert collection.get(["a"])[0].metadata == {"n": 1, "t": ["x"]}  # the stored record is untouched
+
+
 def test_ef_below_k_still_returns_k_hits(graph_collection, corpus):
     """An ef smaller than k is raised to k: k hits come back."""
     assert len(graph_collection.search(corpus[1][0], k=50, ef=1)) == 50
