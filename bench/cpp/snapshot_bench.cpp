@@ -140,7 +140,7 @@ std::shared_ptr<Generation> synthetic_generation(std::size_t n, bool with_metada
   std::mt19937_64 rng(n);
   const SyntheticImage image = synthetic_image(n, rng);
   const HnswImage view{n, image.entry_slot, image.entry_level,
-                       std::as_bytes(std::span(image.vectors)), image.graph};
+                       std::as_bytes(std::span(image.vectors)), image.graph, nullptr};
   auto index = HnswIndex::restore(Metric::kL2, kDim, index_params(bench_options()), view);
   if (!index.is_ok()) {
     std::fprintf(stderr, "synthetic image refused: %s\n", index.status().message().c_str());

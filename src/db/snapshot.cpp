@@ -230,7 +230,7 @@ Status corrupt(const fs::path& path, const std::string& what) {
 // A snapshot file, mapped and verified against its manifest entry; `in` reads it from the front.
 struct LoadedFile {
   fs::path path;
-  std::unique_ptr<storage::MappedFile> map;
+  std::shared_ptr<storage::MappedFile> map;  // shared: a quantized index keeps its vectors mapped
   ByteReader in{{}};
 };
 
@@ -350,6 +350,7 @@ Result<std::unique_ptr<HnswIndex>> load_index(SnapshotFiles& files,
   image.entry_slot = entry_slot;
   image.entry_level = static_cast<std::int32_t>(entry_level);
   image.vectors = files.vectors.map->bytes().subspan(files.vectors.in.offset());
+  image.vectors_file = files.vectors.map;
   image.graph = graph.map->bytes().subspan(graph.in.offset());
   Result<std::unique_ptr<HnswIndex>> index =
       HnswIndex::restore(options.metric, options.dim, index_params(options), image);

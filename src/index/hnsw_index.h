@@ -43,6 +43,10 @@ struct HnswImage {
   int entry_level = -1;                // entry_point().second; -1 when the graph is empty
   std::span<const std::byte> vectors;  // size rows of dim f32 as stored (prepared), packed
   std::span<const std::byte> graph;    // level-0 records, upper-level records, deleted flags
+  // The mapped file holding `vectors`, or null. When set, a quantized index serves those rows
+  // from it (keeping it mapped) instead of copying them: its floats are then read through the
+  // page cache, and only the codes, the graph and later rows are held in memory.
+  std::shared_ptr<const storage::MappedFile> vectors_file;
 };
 
 struct HnswParams {
@@ -150,9 +154,10 @@ class HnswIndex {
   // --- Persistence (hnsw_persist.cpp): the state a snapshot stores, in HnswImage's layout.
   // Receives the next piece of a saved image.
   using ByteSink = std::function<void(std::span<const std::byte>)>;
-  // Passes the stored (prepared) rows of slots [0, size()) to `sink`, one row of dim f32 per call,
-  // in slot order. Precondition: every slot is linked and no writer runs (searches may). Cost: one
-  // pass over the vectors, no copy.
+  // Passes the stored (prepared) rows of slots [0, size()) to `sink` in slot order, packed dim f32
+  // each: the mapped rows (if any) in one call, then one row per call. Precondition: every slot is
+  // linked and no writer runs (searches may). Cost: one pass over the vectors, no copy; mapped
+  // rows are released from resident memory again afterwards.
   void save_vectors(const ByteSink& sink) const;
   // Passes the graph of slots [0, size()) to `sink` in HnswImage::graph's layout: level-0
   // records, then upper-level records, then the deleted flags; unused list entries are written

@@ -230,8 +230,14 @@ Result<GraphSections> split_graph(const HnswImage& image, std::size_t dim, std::
 
 void HnswIndex::save_vectors(const ByteSink& sink) const {
   const std::size_t count = size();
-  for (std::uint32_t slot = 0; slot < count; ++slot) {
-    sink({reinterpret_cast<const std::byte*>(row(slot)), space_.dim() * sizeof(float)});
+  const std::size_t mapped = std::min(count, vectors_.mapped_rows());
+  const std::size_t row_bytes = space_.dim() * sizeof(float);
+  if (mapped > 0) {  // packed in their file already: one pass, then out of resident memory again
+    sink({reinterpret_cast<const std::byte*>(row(0)), mapped * row_bytes});
+    vectors_.release_mapped_pages();
+  }
+  for (auto slot = static_cast<std::uint32_t>(mapped); slot < count; ++slot) {
+    sink({reinterpret_cast<const std::byte*>(row(slot)), row_bytes});
   }
 }
 
@@ -295,11 +301,17 @@ Result<std::unique_ptr<HnswIndex>> HnswIndex::restore(Metric metric, std::size_t
 void HnswIndex::copy_in(const HnswImage& image, std::span<const std::byte> level0,
                         std::span<const std::byte> upper, std::span<const std::byte> deleted,
                         std::span<const std::uint8_t> levels) {
-  vectors_.reserve(image.size);
+  if (image.vectors_file && codes_) {
+    vectors_.map_rows(image.vectors_file, reinterpret_cast<const float*>(image.vectors.data()),
+                      image.size);
+  } else {
+    vectors_.reserve(image.size);
+    vectors_.copy_in(0, image.vectors.data(), image.size);
+  }
   graph_.reserve(image.size);
   deleted_.reserve(image.size);
-  vectors_.copy_in(0, image.vectors.data(), image.size);
   encode_codes(0, image.size);  // codes are a function of the rows: derived, not stored
+  vectors_.release_mapped_pages();  // checking and encoding paged the mapped rows in
   graph_.restore_level0(level0);
   const std::size_t list_bytes = graph_.upper_list_words() * kWordBytes;
   for (std::size_t offset = 0; offset < upper.size();) {

@@ -1,11 +1,15 @@
-// The vectors of a collection, one 64-byte-aligned row of dim floats per slot. Rows never move,
-// so searches read them while a writer appends.
+// The vectors of a collection, one row of dim floats per slot. Rows never move, so searches read
+// them while a writer appends. Rows live in 64-byte-aligned memory, except that a store may serve
+// its first rows from a mapped snapshot file (map_rows): a quantized collection on disk does, so
+// its floats are read through the page cache instead of held in memory.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 #include "collections/row_arena.h"
+#include "storage/env.h"
 
 namespace omendb {
 
@@ -15,26 +19,51 @@ class VectorStore {
 
   std::size_t dim() const noexcept { return dim_; }
 
-  // Precondition: slot < capacity(). Cost: a few integer instructions.
-  const float* row(std::uint32_t slot) const noexcept { return arena_.row_as<float>(slot); }
-  float* mutable_row(std::uint32_t slot) noexcept { return arena_.row_as<float>(slot); }
-
-  std::size_t capacity() const noexcept { return arena_.capacity(); }
-  // Makes slots [0, rows) writable. Writer only; safe while readers use existing rows.
-  void reserve(std::size_t rows) { arena_.reserve(rows); }
-  // Copies `count` rows of dim floats, packed back to back at `packed` (any alignment), to slots
-  // [first, first + count) as they are (not prepared again). Precondition: first + count <=
-  // capacity(), no reader uses those slots yet. Cost: one memcpy per arena chunk (per row when
-  // rows are padded).
-  void copy_in(std::size_t first, const std::byte* packed, std::size_t count) noexcept {
-    arena_.copy_in(first, packed, count);
+  // Precondition: slot < capacity(). Cost: a compare and a few integer instructions.
+  const float* row(std::uint32_t slot) const noexcept {
+    return slot < mapped_rows_ ? mapped_ + std::size_t{slot} * dim_
+                               : arena_.row_as<float>(slot - mapped_rows_);
   }
-  // Bytes of one row including alignment padding.
-  std::size_t stride() const noexcept { return arena_.stride(); }
+  // Precondition: mapped_rows() <= slot < capacity() (mapped rows are read-only).
+  float* mutable_row(std::uint32_t slot) noexcept {
+    return arena_.row_as<float>(slot - mapped_rows_);
+  }
+
+  std::size_t capacity() const noexcept { return mapped_rows_ + arena_.capacity(); }
+  // Makes slots [0, rows) writable. Writer only; safe while readers use existing rows.
+  void reserve(std::size_t rows) { arena_.reserve(rows > mapped_rows_ ? rows - mapped_rows_ : 0); }
+  // Copies `count` rows of dim floats, packed back to back at `packed` (any alignment), to slots
+  // [first, first + count) as they are (not prepared again). Precondition: mapped_rows() <= first,
+  // first + count <= capacity(), no reader uses those slots yet. Cost: one memcpy per arena chunk
+  // (per row when rows are padded).
+  void copy_in(std::size_t first, const std::byte* packed, std::size_t count) noexcept {
+    arena_.copy_in(first - mapped_rows_, packed, count);
+  }
+
+  // Serves slots [0, count) from `rows`: count packed rows of dim floats (4-byte aligned) inside
+  // `file`, which the store keeps mapped. Precondition: the store is empty (nothing reserved).
+  // Cost: O(1); the rows are read (and paged in) only when used.
+  void map_rows(std::shared_ptr<const storage::MappedFile> file, const float* rows,
+                std::size_t count) noexcept {
+    file_ = std::move(file);
+    mapped_ = rows;
+    mapped_rows_ = count;
+  }
+  std::size_t mapped_rows() const noexcept { return mapped_rows_; }
+  // Drops the mapped rows from the process's resident memory (they stay in the OS page cache and
+  // come back when read). Nothing when no rows are mapped. Cost: one system call.
+  void release_mapped_pages() const noexcept {
+    if (file_) file_->release_resident_pages();
+  }
+
+  // Bytes allocated in memory (mapped rows not included).
   std::size_t allocated_bytes() const noexcept { return arena_.allocated_bytes(); }
 
  private:
   std::size_t dim_;
+  std::shared_ptr<const storage::MappedFile> file_;  // holds the mapped rows, if any
+  const float* mapped_ = nullptr;
+  std::size_t mapped_rows_ = 0;
   RowArena arena_;
 };
 

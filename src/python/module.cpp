@@ -192,7 +192,8 @@ nb::object search_fast(const Collection& collection, nb::handle vector, nb::hand
   const std::optional<std::size_t> k_size = positive_size(k);
   const std::optional<std::size_t> ef_size = ef.is_none() ? std::size_t{0} : positive_size(ef);
   if (!k_size || !ef_size || !PyBool_Check(exact.ptr()) ||
-      !nb::try_cast(vector, query, /*convert=*/false) || query.shape(0) != collection.options().dim) {
+      !nb::try_cast(vector, query, /*convert=*/false) ||
+      query.shape(0) != collection.options().dim) {
     return nb::none();
   }
   return search(collection, query, *k_size, *ef_size, exact.ptr() == Py_True, where);

@@ -49,6 +49,11 @@ class MappedFile {
  public:
   virtual ~MappedFile() = default;
   virtual std::span<const std::byte> bytes() const = 0;
+  // Lets the OS drop the mapped pages from this process's resident memory: they stay in the page
+  // cache (as long as memory allows), and a later read faults them back in, without readahead
+  // (later reads are taken to be random); the bytes stay valid. Cost: two system calls. Default:
+  // nothing (a file held in memory has no pages to give back).
+  virtual void release_resident_pages() const noexcept {}
 };
 
 // An advisory lock (flock) on a file, released when the object is destroyed or the process dies.

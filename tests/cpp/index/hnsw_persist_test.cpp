@@ -27,7 +27,7 @@ struct Saved {
   Bytes vectors;
   Bytes graph;
 
-  HnswImage image() const { return {size, entry_slot, entry_level, vectors, graph}; }
+  HnswImage image() const { return {size, entry_slot, entry_level, vectors, graph, nullptr}; }
 };
 
 Saved save(const HnswIndex& index) {

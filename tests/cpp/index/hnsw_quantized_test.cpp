@@ -1,6 +1,7 @@
 // Tests of a quantized (sq8) HNSW index: walks on 8-bit codes with a float re-rank reach the float
 // index's recall, return exact float distances, and keep working through deletes, compaction and
-// a save/restore round trip (codes are derived from the restored rows).
+// a save/restore round trip (codes are derived from the restored rows), including one that serves
+// the restored rows from a mapped file.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "index/hnsw_index.h"
+#include "storage/env.h"
 #include "support/test_data.h"
 #include "util/thread_pool.h"
 
@@ -105,7 +107,7 @@ TEST(HnswQuantized, DeletesCompactionAndRestoreKeepCodesInStep) {
   compacted.index->save_vectors(append_to(vectors));
   compacted.index->save_graph(append_to(graph));
   const auto [entry_slot, entry_level] = compacted.index->entry_point();
-  HnswImage image{compacted.index->size(), entry_slot, entry_level, vectors, graph};
+  HnswImage image{compacted.index->size(), entry_slot, entry_level, vectors, graph, nullptr};
   Result<std::unique_ptr<HnswIndex>> restored =
       HnswIndex::restore(Metric::kL2, kDim, sq8_params(), image);
   ASSERT_TRUE(restored.is_ok()) << restored.status().message();
@@ -116,6 +118,70 @@ TEST(HnswQuantized, DeletesCompactionAndRestoreKeepCodesInStep) {
     restored.value()->search(query, 10, 64, false, after);
     ASSERT_EQ(before.size(), after.size());
     for (std::size_t i = 0; i < before.size(); ++i) EXPECT_EQ(before[i].slot, after[i].slot);
+  }
+}
+
+// A "mapped file" over bytes in memory that counts the calls giving its pages back.
+class BytesAsMappedFile final : public storage::MappedFile {
+ public:
+  explicit BytesAsMappedFile(std::vector<std::byte> bytes) : bytes_(std::move(bytes)) {}
+  std::span<const std::byte> bytes() const override { return bytes_; }
+  void release_resident_pages() const noexcept override { ++releases; }
+  mutable int releases = 0;
+
+ private:
+  std::vector<std::byte> bytes_;
+};
+
+// Restored with the file holding its vectors, a quantized index reads those rows in place (no
+// copy), gives their pages back after encoding and after saving them, appends later rows in
+// memory, and saves exactly the rows it holds; a float index copies them as before.
+TEST(HnswQuantized, RestoreFromAMappedFileServesItsRowsInPlace) {
+  ThreadPool pool(2);
+  const std::vector<float> rows = testing::clustered_vectors(3500, kDim, 20, 11);
+  const std::vector<float> first(rows.begin(), rows.begin() + 3000 * kDim);
+  const std::vector<float> later(rows.begin() + 3000 * kDim, rows.begin() + 3500 * kDim);
+  std::unique_ptr<HnswIndex> built = build(Metric::kL2, first, sq8_params(), pool);
+  const auto append_to = [](std::vector<std::byte>& out) {
+    return [&out](std::span<const std::byte> bytes) {
+      out.insert(out.end(), bytes.begin(), bytes.end());
+    };
+  };
+  std::vector<std::byte> vectors, graph;
+  built->save_vectors(append_to(vectors));
+  built->save_graph(append_to(graph));
+  const auto [entry_slot, entry_level] = built->entry_point();
+
+  for (const Quantization quantization : {Quantization::kSq8, Quantization::kNone}) {
+    auto file = std::make_shared<BytesAsMappedFile>(vectors);
+    HnswParams params = sq8_params();
+    params.quantization = quantization;
+    const HnswImage image{3000, entry_slot, entry_level, file->bytes(), graph, file};
+    Result<std::unique_ptr<HnswIndex>> restored =
+        HnswIndex::restore(Metric::kL2, kDim, params, image);
+    ASSERT_TRUE(restored.is_ok()) << restored.status().message();
+    HnswIndex& index = *restored.value();
+    const bool mapped = quantization == Quantization::kSq8;
+    EXPECT_EQ(static_cast<const void*>(index.row(0)) == file->bytes().data(), mapped);
+    EXPECT_EQ(file->releases, mapped ? 1 : 0);
+
+    index.write_rows(later, 500);
+    index.publish(3500);
+    index.link(3000, 500, pool);
+    std::vector<Neighbor> hits;
+    for (std::uint32_t slot = 0; slot < 3500; slot += 7) {
+      index.search({index.row(slot), kDim}, 1, 64, false, hits);
+      ASSERT_FALSE(hits.empty());
+      EXPECT_EQ(hits[0].slot, slot);
+      EXPECT_EQ(hits[0].distance, 0.0f);
+    }
+    std::vector<std::byte> saved;
+    index.save_vectors(append_to(saved));
+    std::vector<std::byte> expected = vectors;
+    const auto later_bytes = std::as_bytes(std::span(later));
+    expected.insert(expected.end(), later_bytes.begin(), later_bytes.end());
+    EXPECT_EQ(saved, expected);
+    EXPECT_EQ(file->releases, mapped ? 2 : 0);
   }
 }
 
