@@ -13,7 +13,21 @@
 #include <memory>
 #include <new>
 
+#include <sys/mman.h>
+
 namespace omendb {
+
+// Asks the OS to back the 2 MiB-aligned part of [memory, memory + bytes) with huge pages: a graph
+// walk touches rows all over its arenas, and with 4 KiB pages most of those touches also missed
+// the TLB. Memory stays unpopulated until written (then 2 MiB at a time). Nothing for blocks under
+// 4 MiB, or where the OS declines.
+inline void prefer_huge_pages(void* memory, std::size_t bytes) noexcept {
+  constexpr std::uintptr_t kHugePage = std::uintptr_t{2} << 20;
+  if (bytes < 2 * kHugePage) return;
+  const auto start = (reinterpret_cast<std::uintptr_t>(memory) + kHugePage - 1) & ~(kHugePage - 1);
+  const auto end = (reinterpret_cast<std::uintptr_t>(memory) + bytes) & ~(kHugePage - 1);
+  if (end > start) ::madvise(reinterpret_cast<void*>(start), end - start, MADV_HUGEPAGE);
+}
 
 class RowArena {
  public:
@@ -48,6 +62,7 @@ class RowArena {
       // written to become resident, so the unused tail of the newest chunk costs no memory.
       void* memory = std::calloc(chunk_rows * stride_ + alignment_, 1);
       if (memory == nullptr) throw std::bad_alloc();
+      prefer_huge_pages(memory, chunk_rows * stride_ + alignment_);
       allocations_[chunk].reset(memory);
       const auto address = reinterpret_cast<std::uintptr_t>(memory);
       chunks_[chunk] = reinterpret_cast<std::byte*>((address + alignment_ - 1) & ~(alignment_ - 1));
