@@ -26,11 +26,15 @@ bench:
 bench-quick:
 	bash scripts/bench.sh suite --quick $(ARGS)
 
-# Crash test with 300 trials (the pytest suite runs 20): SIGKILLs a writer process at seeded
-# random moments and checks the reopened database (tests/python/test_crash.py).
+# Crash test with TRIALS trials (default 300; the pytest suite runs 20 with one reader each), e.g.
+# make crash-test TRIALS=10000: SIGKILLs a writer process at seeded random moments while READERS
+# read-only processes (default 2) refresh and read beside it, and checks their reads and the
+# reopened database (tests/python/test_crash.py).
 .PHONY: crash-test bench-durability
+TRIALS ?= 300
+READERS ?= 2
 crash-test:
-	bash -c 'source scripts/env.sh && install_omendb && OMENDB_CRASH_TRIALS=300 python -m pytest tests/python/test_crash.py -q'
+	bash -c 'source scripts/env.sh && install_omendb && OMENDB_CRASH_TRIALS=$(TRIALS) OMENDB_CRASH_READERS=$(READERS) python -m pytest tests/python/test_crash.py -q'
 
 # Durable insert throughput, on-disk size, open + first query of 1,000,000 x 128 (bench/durability.py;
 # about 10 minutes on 2 cores). ARGS are passed through, e.g. make bench-durability ARGS="--n 200000".

@@ -1,5 +1,6 @@
-"""Crash test: a writer process is killed with SIGKILL at seeded random moments; the database,
-reopened, must hold exactly what was acknowledged.
+"""Crash test: a writer process is killed with SIGKILL at seeded random moments while read-only
+processes read beside it; what they read, and the database reopened, must be exactly what the
+model allows.
 
 Each trial starts tests/python/crash_workload.py (the writer) on a fresh folder and kills it: at
 a random time after start, during start-up, inside or just after a random operation, inside an
@@ -15,17 +16,36 @@ the test reopens the database and requires:
   against exact search is at least 0.95;
 - the database takes writes after the reopen, and they survive a close and another reopen.
 
+Readers: one read-only process (tests/python/crash_reader.py) per trial (two in `make
+crash-test`), started before the first writer (in every fourth trial, the writer waits until
+they are ready, so that they see the folder before the database exists) and kept running across
+every kill and every later writer's start; told to stop (each takes a last read) once the last
+writer has ended, they end before the reopened database is written to. Each opens the folder
+with read_only=True (re-opening now and then), refreshes and reads: len(), count(), get() of
+every id the model can hold, searches. A reader fails the trial when a call raises (only
+NotFoundError from open before the first MANIFEST exists is allowed, and retried), or when what
+it reads is not, bit for bit, the model after some number of operations (a partial batch or a
+wrong record), or that number decreases (crash_reader.py says exactly what it checks). The test
+then requires of every read: it shows at least what the writer had acknowledged before the read
+began; what it shows survives the writer's death (the next writer finds at least that state, the
+reopened database too); and each reader's last read, after the last writer ended, equals the
+reopened database (a reader that never found a database: there was no MANIFEST).
+
 Most trials use sync="full"; every fifth uses "normal" or "off" (a crash of the process loses
 nothing acknowledged in those modes either). OMENDB_CRASH_TRIALS sets the number of trials
-(default 20; `make crash-test` runs 300), OMENDB_CRASH_SEED the first seed. The last test prints
-how the kills landed.
+(default 20; `make crash-test` runs 300, `make crash-test TRIALS=n` n), OMENDB_CRASH_SEED the
+first seed, OMENDB_CRASH_READERS the readers per trial (default 1, `make crash-test` 2; 0: none).
+The last test prints how the kills landed and what the readers did.
 """
 
 from __future__ import annotations
 
+import bisect
 import collections
+import json
 import os
 import random
+import select
 import shutil
 import signal
 import struct
@@ -45,9 +65,15 @@ import omendb
 
 TRIALS = int(os.environ.get("OMENDB_CRASH_TRIALS", "20"))
 BASE_SEED = int(os.environ.get("OMENDB_CRASH_SEED", "1000"))
+READERS = int(os.environ.get("OMENDB_CRASH_READERS", "1"))  # read-only processes per trial
 OPS = workload.DEFAULT_OPS
 WRITER = Path(__file__).resolve().with_name("crash_workload.py")
+READER = Path(__file__).resolve().with_name("crash_reader.py")
 WRITER_TIMEOUT_S = 120  # a writer that neither reaches its kill point nor ends is hung
+READER_STOP_TIMEOUT_S = 60  # a reader takes one last read when told to stop, then ends
+# The writers and readers use no BLAS: without OpenBLAS's thread pool, starting one costs about
+# 80 ms of CPU instead of 130.
+CHILD_ENV = dict(os.environ, OPENBLAS_NUM_THREADS="1")
 SEARCH_SAMPLE = 30
 RECALL_QUERIES = 20
 RECALL_FLOOR = 0.95
@@ -83,6 +109,8 @@ class Trial:
     number: int
     seed: int
     sync: str
+    readers: int
+    readers_first: bool  # the first writer starts once the readers are ready to read
     kills: list = field(default_factory=list)
 
 
@@ -94,7 +122,7 @@ def plan_trial(number: int) -> Trial:
     if number % 5 == 4:
         sync = "normal" if (number // 5) % 2 == 0 else "off"
     rounds = 1 + (rng.random() < 0.3) + (rng.random() < 0.1)
-    trial = Trial(number, seed, sync)
+    trial = Trial(number, seed, sync, READERS, number % 4 == 0)
     for round_ in range(rounds):
         roll = rng.random()
         if round_ > 0 and roll < 0.6:
@@ -114,20 +142,25 @@ def plan_trial(number: int) -> Trial:
 
 
 def run_writer(path: Path, trial: Trial, kill: Kill, resume: Optional[list], log_dir: Path) -> dict:
-    """Starts a writer, kills it with SIGKILL as ``kill`` says; returns its stdout lines, whether
-    it was killed, its exit status and its stderr."""
+    """Starts a writer, kills it with SIGKILL as ``kill`` says; returns its stdout lines (with the
+    times the test read them), when it was started, whether it was killed, its exit status and its
+    stderr."""
     command = [sys.executable, str(WRITER), str(path), str(trial.seed), "--sync", trial.sync, "--ops", str(OPS)]
     if resume:
         command += ["--resume", ",".join(map(str, resume))]
     stderr_path = log_dir / f"writer-{time.monotonic_ns()}.stderr"
     lines: list = []
+    times: list = []  # time.monotonic() when the test had read each line: after the writer wrote it
     trigger = threading.Event()
     with open(stderr_path, "w") as stderr:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True, bufsize=1)
+        started = time.monotonic()
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True, bufsize=1,
+                                   env=CHILD_ENV)
 
         def read() -> None:
             for raw in process.stdout:
                 line = raw.rstrip("\n")
+                times.append(time.monotonic())
                 lines.append(line)
                 if kill.is_trigger(line):
                     trigger.set()
@@ -148,7 +181,9 @@ def run_writer(path: Path, trial: Trial, kill: Kill, resume: Optional[list], log
         # The writer may end by itself between poll() and the kill: only its status tells.
         killed = status == -signal.SIGKILL
         reader.join(WRITER_TIMEOUT_S)
-    return {"lines": list(lines), "killed": killed, "status": status, "stderr": stderr_path.read_text()}
+        process.stdout.close()
+    return {"lines": list(lines), "times": list(times), "started": started, "killed": killed, "status": status,
+            "stderr": stderr_path.read_text()}
 
 
 def states_after(run: dict, previous: list) -> tuple[list, str]:
@@ -195,6 +230,7 @@ def manifest_names(path: Path) -> Optional[tuple]:
         data = (path / "MANIFEST").read_bytes()
     except FileNotFoundError:
         return None
+    (version,) = struct.unpack_from("<I", data, 8)
     at = 32  # header (16), checkpoint lsn, next file number
 
     def name() -> str:
@@ -209,7 +245,7 @@ def manifest_names(path: Path) -> Optional[tuple]:
     snapshots = {}
     for _ in range(count):
         collection = name()
-        at += 4 * 4 + 8  # dim, metric, m, ef_construction, seed
+        at += 4 * 4 + 8 + 4 * (version >= 2)  # dim, metric, m, ef_construction, seed, quantization
         (files,) = struct.unpack_from("<I", data, at)
         at += 4
         names = []
@@ -269,8 +305,9 @@ def check_search(col, records: dict, rng: np.random.Generator) -> float:
     return found / total
 
 
-def check_reopened(path: Path, trial: Trial, candidates: list) -> dict:
-    """Reopens the database and runs every check; returns what the summary reports."""
+def check_reopened(path: Path, trial: Trial, candidates: list, before_writes=lambda: None) -> dict:
+    """Reopens the database and runs every check; returns what the summary reports.
+    ``before_writes`` runs once the contents are matched, before anything is written."""
     db = omendb.open(path)
     try:
         state, differences = workload.match_state(db, trial.seed, candidates)
@@ -279,6 +316,7 @@ def check_reopened(path: Path, trial: Trial, candidates: list) -> dict:
             f"(a partial batch or lost acknowledged writes): "
             + "; ".join(f"vs state {k}: {diff}" for k, diff in differences.items())
         )
+        before_writes()
         records = workload.states_at(trial.seed, [state])["states"][state]
         recall = None
         if records is None:
@@ -309,18 +347,234 @@ def check_reopened(path: Path, trial: Trial, candidates: list) -> dict:
     return {"state": state, "recall": recall, "records": 0 if records is None else len(records)}
 
 
+# --- the read-only processes beside the writers
+
+
+def start_readers(path: Path, trial: Trial, folder: Path) -> list:
+    """Starts the trial's read-only processes (crash_reader.py) on ``path``, before the first
+    writer, and waits until they are ready to read if the trial says so; they read until their
+    standard input is closed."""
+    readers = []
+    for index in range(trial.readers):
+        out, stderr_path = folder / f"reader-{index}.jsonl", folder / f"reader-{index}.stderr"
+        command = [sys.executable, str(READER), str(path), str(trial.seed), "--out", str(out), "--ops", str(OPS),
+                   "--reader-seed", str(trial.seed * 100 + index)]
+        with open(stderr_path, "w") as stderr:
+            process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+                                       env=CHILD_ENV, text=True)
+        readers.append({"index": index, "process": process, "out": out, "stderr": stderr_path})
+    for reader in readers if trial.readers_first else []:
+        # "ready", or nothing if it failed (then its report says why)
+        if select.select([reader["process"].stdout], [], [], READER_STOP_TIMEOUT_S)[0]:
+            reader["process"].stdout.readline()
+    return readers
+
+
+def stop_readers(readers: list) -> None:
+    """Tells the readers to stop: each takes one last read, then ends."""
+    for reader in readers:
+        if not reader["process"].stdin.closed:
+            reader["stopped"] = time.monotonic()
+            reader["process"].stdin.close()
+
+
+def collect_readers(readers: list) -> list:
+    """Stops the readers (if not yet) and waits for them; returns per reader its exit status
+    (None: it hung and was killed), events (JSON lines) and stderr."""
+    stop_readers(readers)
+    reports = []
+    for reader in readers:
+        try:
+            status = reader["process"].wait(READER_STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            reader["process"].kill()
+            reader["process"].wait()
+            status = None
+        reader["process"].stdout.close()
+        text = reader["out"].read_text() if reader["out"].exists() else ""
+        events = [json.loads(line) for line in text.splitlines()]
+        reports.append({"index": reader["index"], "status": status, "events": events, "stopped": reader["stopped"],
+                        "stderr": reader["stderr"].read_text()})
+    return reports
+
+
+def reader_problems(reports: list) -> list:
+    """The violations the readers reported, and readers that did not end cleanly."""
+    problems = []
+    for report in reports:
+        name, events = f"reader {report['index']}", report["events"]
+        violations = [f"{name}: {event['kind']}: {event['message']} (reader stats {event['stats']})"
+                      for event in events if event["event"] == "violation"]
+        problems += violations
+        if report["status"] != 0 and not violations:
+            problems.append(f"{name} ended with status {report['status']} (None: hung, killed); last events "
+                            f"{events[-3:]}\nstderr:\n{report['stderr']}")
+        elif report["status"] == 0 and (not events or events[-1]["event"] != "final"):
+            problems.append(f"{name} ended without its final read; last events {events[-3:]}")
+    return problems
+
+
+def check_readers(reports: list, runs: list, state: int, manifest_at_stop: bool) -> dict:
+    """Checks the readers' reads against the writers and the reopened database (which holds the
+    state after ``state`` operations); returns what the summary reports.
+
+    - A read (open or refresh) that started after the test had read a writer's "ack i" (or
+      "opened k") sees at least the state after i + 1 (k) operations: what was acknowledged is
+      visible (the checkpoints that follow an operation change no record, so [lo, hi] is a range).
+    - A state a reader saw before a writer started survives into it: that writer's "opened k" has
+      k >= the reader's state. Every state a reader saw is at most the reopened one, and its last
+      read, after every writer ended, equals it.
+    - Each reader's states never decrease (the reader checks this too).
+    - A reader that never found a database: there was no MANIFEST when it was told to stop."""
+    floors, running = [], 0  # (time the test read the line, the state acknowledged by then)
+    for run in runs:
+        for line, seen in zip(run["lines"], run["times"]):
+            parts = line.split()
+            if parts[0] in ("opened", "ack"):
+                running = max(running, int(parts[1]) + (parts[0] == "ack"))
+                floors.append((seen, running))
+    floor_times = [seen for seen, _ in floors]
+    restarts = [(run["started"], int(line.split()[1])) for run in runs[1:] for line in run["lines"]
+                if line.startswith("opened ")]
+    # States a killed writer left unacknowledged (an operation in flight), and until when a read of
+    # one shows that readers see such batches: until the next writer started, or the readers stopped.
+    unacked = [(run["candidates"][1], runs[number + 1]["started"] if number + 1 < len(runs) else None)
+               for number, run in enumerate(runs) if len(run["candidates"]) == 2]
+    stats = collections.Counter(processes=len(reports))
+    distinct = []
+    for report in reports:
+        name = f"reader {report['index']}"
+        reads = [event for event in report["events"] if event["event"] in ("read", "final") and "lo" in event]
+        final = report["events"][-1]
+        previous = 0
+        for read in reads:
+            where = f"{name}: a read (t0 {read['t0']:.4f}, t1 {read['t1']:.4f}) saw the state after {read['lo']}"
+            assert read["lo"] >= previous, f"{where} operations after one of {previous}: it went backwards"
+            previous = read["lo"]
+            index = bisect.bisect_left(floor_times, read["t0"])
+            floor = floors[index - 1][1] if index else 0
+            assert read["hi"] >= floor, (
+                f"{where}..{read['hi']} operations, but the writer had acknowledged the state after {floor} "
+                f"(the test read that at {floors[index - 1][0]:.4f}, before the read began)"
+            )
+            for started, opened in restarts:
+                assert read["t1"] >= started or read["lo"] <= opened, (
+                    f"{where} operations, but the writer started at {started:.4f} found the state after {opened}"
+                )
+            assert read["lo"] <= state, f"{where} operations; the reopened database holds the state after {state}"
+            index = bisect.bisect_left(floor_times, read["t1"])
+            stats["ahead of the acks"] += read["lo"] > (floors[index - 1][1] if index else 0)
+            stats["in-flight batch seen"] += any(
+                read["lo"] == unacked_state and read["t1"] < (until or report["stopped"])
+                for unacked_state, until in unacked
+            )
+        if final.get("opened") is False:
+            assert not manifest_at_stop, f"{name} never opened the database, yet a MANIFEST existed when it stopped"
+            stats["never opened"] += 1
+        else:
+            assert final["lo"] <= state <= final["hi"], (
+                f"{name}'s last read, after every writer ended, saw the state after {final['lo']}..{final['hi']} "
+                f"operations; the reopened database holds the state after {state}"
+            )
+        stats.update({key: value for key, value in final["stats"].items() if key != "states_seen"})
+        distinct.append(final["stats"]["states_seen"])
+    stats["in-flight batch seen"] = min(1, stats["in-flight batch seen"])  # per trial
+    return {"stats": dict(stats), "distinct": distinct}
+
+
 def run_trial(trial: Trial, folder: Path) -> dict:
     path = folder / "db"
     candidates = [0]
-    landings, left = [], []
-    for number, kill in enumerate(trial.kills):
-        run = run_writer(path, trial, kill, None if number == 0 else candidates, folder)
-        candidates, where = states_after(run, candidates)
-        left = leftovers(path)
-        landings.append(where)
-    result = check_reopened(path, trial, candidates)
+    landings, left, runs = [], [], []
+    readers, reports = start_readers(path, trial, folder), []
+
+    def readers_done() -> None:
+        reports.extend(collect_readers(readers))
+        problems = reader_problems(reports)
+        assert not problems, "\n".join(problems)
+
+    try:
+        for number, kill in enumerate(trial.kills):
+            run = run_writer(path, trial, kill, None if number == 0 else candidates, folder)
+            candidates, where = states_after(run, candidates)
+            run["candidates"] = candidates
+            runs.append(run)
+            left = leftovers(path)
+            landings.append(where)
+        # The readers' last reads overlap the reopen and its first check; they end before it writes.
+        manifest_at_stop = (path / "MANIFEST").exists()
+        stop_readers(readers)
+        result = check_reopened(path, trial, candidates, before_writes=readers_done)
+    except BaseException as error:
+        if reports:
+            raise
+        problems = reader_problems(collect_readers(readers))
+        if problems and isinstance(error, AssertionError):
+            raise AssertionError(f"{error}\nthe readers report: " + "\n".join(problems)) from None
+        raise
+    result["readers"] = check_readers(reports, runs, result["state"], manifest_at_stop)
     result.update(landing=landings[-1], landings=landings, candidates=candidates, leftovers=left)
     return result
+
+
+def test_reader_reports_violations(tmp_path):
+    """The reader's checks can fail: a partial batch, one changed vector bit, and a state older
+    than one it saw are each reported (in-process, against a writer driven by hand)."""
+    import argparse
+
+    import crash_reader
+
+    path, seed = tmp_path / "db", BASE_SEED
+    events: list = []
+    arguments = argparse.Namespace(path=str(path), seed=seed, ops=OPS, reader_seed=0)
+
+    def reader() -> "crash_reader.Reader":
+        return crash_reader.Reader(arguments, lambda **fields: events.append(fields))
+
+    def violation(read) -> crash_reader.Violation:
+        with pytest.raises(crash_reader.Violation) as caught:
+            read()
+        return caught.value
+
+    generator = workload.Workload(seed)
+    db = omendb.open(path, checkpoint_log_bytes=workload.CHECKPOINT_LOG_BYTES)
+    op = generator.next_op()
+    while generator.count < 5 or op.kind != "add" or len(op.ids) < 4:
+        workload.run_op(db, op)
+        generator.apply(op)
+        op = generator.next_op()
+    before = generator.count
+    db.close()
+    shutil.copytree(path, tmp_path / "old")
+    db = omendb.open(path, checkpoint_log_bytes=workload.CHECKPOINT_LOG_BYTES)
+    col = db.collection(workload.COLLECTION)
+    first = reader()
+    first.read()
+    assert events[-1]["lo"] == before
+    half = len(op.ids) // 2
+    col.add(op.ids[:half], op.vectors[:half], None if op.metadata is None else op.metadata[:half])
+    caught = violation(first.read)
+    assert caught.kind == "no-state" and f"op {before}'s batch ({len(op.ids)} ids): {half} as after it" in str(caught)
+
+    col.add(op.ids[half:], op.vectors[half:], None if op.metadata is None else op.metadata[half:])
+    second = reader()
+    second.read()
+    assert events[-1]["lo"] == before + 1
+    vector = op.vectors[0].copy()
+    vector.view(np.uint32)[3] ^= 1
+    col.upsert(op.ids[:1], vector[None, :], None if op.metadata is None else op.metadata[:1])
+    caught = violation(second.read)
+    assert caught.kind == "no-state" and "1 vectors differ" in str(caught)
+    db.close()
+
+    third = reader()
+    third.index, third.records = second.index, second.records  # it saw the state after `before + 1`
+    third.path = str(tmp_path / "old")
+    third.opened_once = True
+    caught = violation(third.read)
+    assert caught.kind == "backwards" and f"after {before} operations" in str(caught)
+    for each in (first, second, third):
+        each.close()
 
 
 @pytest.mark.parametrize("number", range(TRIALS))
@@ -336,6 +590,8 @@ def test_crash_trial(number, tmp_path):
     result.update(trial=number, sync=trial.sync, rounds=len(trial.kills), seconds=time.perf_counter() - started)
     SUMMARY.append(result)
     shutil.rmtree(tmp_path / "db", ignore_errors=True)  # 300 trials would keep over a gigabyte
+    for output in tmp_path.glob("reader-*.jsonl"):
+        output.unlink()
 
 
 def test_crash_summary(capsys):
@@ -369,5 +625,22 @@ def test_crash_summary(capsys):
         f"  records at the check: median {int(np.median([r['records'] for r in SUMMARY]))}, "
         f"max {max(r['records'] for r in SUMMARY)}; min recall@10 (ef=64) {min(recalls) if recalls else float('nan'):.3f}",
     ]
+    readers = collections.Counter()
+    for result in SUMMARY:
+        readers.update(result["readers"]["stats"])
+    distinct = [n for result in SUMMARY for n in result["readers"]["distinct"]]
+    if readers["processes"]:
+        lines += [
+            f"  readers: {readers['processes']} read-only processes in {len(SUMMARY)} trials: {readers['reads']} reads "
+            f"({readers['refreshes']} refreshes, {readers['opens']} opens), {readers['records_checked']} records "
+            f"compared, {readers['searches']} searches; violations: 0",
+            f"    distinct states seen per reader: median {int(np.median(distinct))}, max {max(distinct)}; reads "
+            f"ahead of the acks the test had read: {readers['ahead of the acks']}; trials where a reader saw a "
+            f"killed writer's unacknowledged batch: {readers['in-flight batch seen']}",
+            f"    open attempts before the database existed: {readers['waits']}; readers that never found one: "
+            f"{readers['never opened']}; search(ef=64) for a stored vector without it at distance 0: "
+            f"{readers['approximate_self_misses']}; reader CPU: {readers['cpu_seconds']:.1f} s in all, "
+            f"{readers['start_cpu_seconds']:.1f} s of it to start (interpreter, imports)",
+        ]
     with capsys.disabled():
         print("\n".join(lines))
