@@ -148,10 +148,13 @@ void HnswIndex::connect(std::uint32_t slot, int level, std::span<const Neighbor>
     }
     if (ws.ids.size() > graph_.max_degree(level)) {
       const float* row = vectors_.row(slot);
+      // Code distances from this node's own codes: connect also runs for relinks, whose
+      // workspace holds no prepared query (reading ws.code_query there read another node's, or
+      // none: a crash that the crash-state exploration found).
+      if (codes_) ws.list_owner.prepare_from_codes(*codes_, slot, space_.metric());
       ws.pruned.clear();
       for (std::uint32_t id : ws.ids) {
-        // ws.code_query still holds this node's row (insert prepared it).
-        const float distance = codes_ ? ws.code_query.distance(*codes_, id)
+        const float distance = codes_ ? ws.list_owner.distance(*codes_, id)
                                       : space_.distance(row, vectors_.row(id));
         ws.pruned.push_back({distance, id});
       }

@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "filter/expression.h"
 #include "omendb/database.h"
 #include "support/test_data.h"
 
@@ -245,6 +246,61 @@ TEST_F(CollectionTest, CompactionKeepsEveryLiveRecord) {
 
 // Two threads search while batches are added: every hit is an id added before or during the
 // search and results stay sorted (run under TSan in CI).
+// Regression (found by the crash-state exploration): in a quantized collection, the relinking
+// that compaction and deletes trigger pruned full lists with a code query it had never prepared
+// and crashed. The sequence is the one that crashed: batches, two compactions, more batches, a
+// delete by filter; afterwards every live record is found by searching its own vector.
+TEST(QuantizedCollection, RelinkingAfterCompactionAndDeletesWorks) {
+  auto opened = Database::open(":memory:", DatabaseOptions{1});
+  ASSERT_TRUE(opened.is_ok());
+  std::unique_ptr<Database> db = std::move(opened).value();
+  CollectionOptions options;
+  options.dim = 12;
+  options.m = 8;
+  options.ef_construction = 32;
+  options.quantization = Quantization::kSq8;
+  std::shared_ptr<Collection> sq = db->create_collection("sq", options).value();
+  std::vector<std::string> all_ids;
+  std::vector<float> all_vectors;
+  const auto add_batch = [&](int count, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> normal;
+    std::vector<std::string> ids;
+    std::vector<Metadata> metadata;
+    std::vector<float> vectors(static_cast<std::size_t>(count) * 12);
+    for (float& x : vectors) x = normal(rng);
+    for (int i = 0; i < count; ++i) {
+      const std::size_t n = all_ids.size() + ids.size();
+      ids.push_back("x" + std::to_string(n));
+      metadata.push_back({{"tag", Value("t" + std::to_string(n % 4))}});
+    }
+    const std::vector<std::string_view> views(ids.begin(), ids.end());
+    ASSERT_TRUE(sq->add({.ids = views, .vectors = vectors, .metadata = metadata}).is_ok());
+    all_ids.insert(all_ids.end(), ids.begin(), ids.end());
+    all_vectors.insert(all_vectors.end(), vectors.begin(), vectors.end());
+  };
+  unsigned seed = 1;
+  for (int count : {15, 13, 9, 2, 14, 20, 7, 10}) add_batch(count, seed++);
+  ASSERT_TRUE(sq->compact().is_ok());
+  ASSERT_TRUE(sq->compact().is_ok());
+  seed += 2;  // the seeds of the recorded sequence count the compactions too
+  for (int count : {2, 5, 6, 10}) add_batch(count, seed++);
+  FilterExpr tag_t0;
+  tag_t0.op = FilterOp::kEq;
+  tag_t0.field = "tag";
+  tag_t0.operand = Value("t0");
+  ASSERT_TRUE(sq->remove_where(tag_t0).is_ok());
+  SearchOptions search;
+  search.k = 1;
+  for (std::size_t i = 0; i < all_ids.size(); ++i) {
+    if (i % 4 == 0) continue;  // deleted (tag t0)
+    auto hits = sq->search({all_vectors.data() + i * 12, 12}, search);
+    ASSERT_TRUE(hits.is_ok()) << hits.status().message();
+    ASSERT_EQ(hits.value().size(), 1u);
+    EXPECT_EQ(hits.value()[0].id, all_ids[i]);
+  }
+}
+
 TEST_F(CollectionTest, ConcurrentSearchesDuringAdds) {
   const std::size_t n = 3000;
   const auto rows = testing::clustered_vectors(n, 3, 5, 11);
