@@ -51,12 +51,22 @@ CollectionState& state_of(const std::shared_ptr<Collection>& collection) {
   return CollectionAccess::state(*collection);
 }
 
-// Creates `dir` and its missing parents.
+// Creates `dir` and its missing parents. The entry of each parent created is made durable (synced
+// in its own parent), or a power cut could take the database folder with it; `dir`'s own entry is
+// synced when the database in it is created (create_database).
 Status create_dirs(storage::Env& env, const fs::path& dir) {
   fs::path prefix;
+  std::vector<fs::path> created;
   for (const fs::path& part : dir) {
     prefix /= part;
+    Result<bool> existed = env.file_exists(prefix);
+    if (!existed.is_ok()) return existed.status();
     if (Status status = env.create_dir(prefix); !status.is_ok()) return status;
+    if (!existed.value() && prefix != dir) created.push_back(prefix);
+  }
+  for (const fs::path& made : created) {
+    const fs::path parent = made.has_parent_path() ? made.parent_path() : fs::path(".");
+    if (Status status = env.sync_dir(parent); !status.is_ok()) return status;
   }
   return Status::ok();
 }

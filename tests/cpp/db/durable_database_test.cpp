@@ -575,6 +575,22 @@ TEST_F(DurableDatabaseFaults, PowerFailureKeepsEverySyncedWrite) {
   expect_matches(*collection_of(*open_at(folder_)), model);
 }
 
+// open() creates missing parent folders; their entries must be durable too, or a power failure
+// takes the whole database with them (found by the crash-state exploration, crash_states_test).
+TEST_F(DurableDatabaseFaults, PowerFailureKeepsAFolderWhoseParentsOpenCreated) {
+  const fs::path nested = dir_ / "a" / "b" / "db";
+  Model model;
+  {
+    DatabaseOptions options;
+    options.env = &env_;
+    auto db = open_at(nested, options);
+    add_records(*collection_of(*db), model, "a", 20, 1);
+    power_failure();
+  }
+  ASSERT_TRUE(fs::exists(nested));
+  expect_matches(*collection_of(*open_at(nested)), model);
+}
+
 TEST_F(DurableDatabaseFaults, PowerFailureInNormalModeLosesOnlyUnsyncedWrites) {
   Model synced;
   {
