@@ -104,22 +104,19 @@ void HnswIndex::add_link(std::uint32_t from, std::uint32_t to, float distance, i
     graph_.set_neighbors(from, level, {ws.links.data(), count + 1});
     return;
   }
+  // Code distances from `from` when quantized (choose_neighbors compares code distances), else
+  // exact ones.
+  if (codes_) ws.list_owner.prepare_from_codes(*codes_, from, space_.metric());
+  const float* from_row = vectors_.row(from);
+  const auto distance_from = [&](std::uint32_t id) {
+    return codes_ ? ws.list_owner.distance(*codes_, id)
+                  : space_.distance(from_row, vectors_.row(id));
+  };
   ws.pruned.clear();
-  if (codes_) {
-    // Code distances from `from` throughout, as choose_neighbors compares code distances.
-    ws.list_owner.prepare_from_codes(*codes_, from, space_.metric());
-    ws.pruned.push_back({ws.list_owner.distance(*codes_, to), to});
-    for (std::uint32_t i = 0; i < count; ++i) {
-      if (is_deleted(ws.links[i])) continue;  // a full list sheds its deleted links first
-      ws.pruned.push_back({ws.list_owner.distance(*codes_, ws.links[i]), ws.links[i]});
-    }
-  } else {
-    const float* from_row = vectors_.row(from);
-    ws.pruned.push_back({distance, to});
-    for (std::uint32_t i = 0; i < count; ++i) {
-      if (is_deleted(ws.links[i])) continue;  // a full list sheds its deleted links first
-      ws.pruned.push_back({space_.distance(from_row, vectors_.row(ws.links[i])), ws.links[i]});
-    }
+  ws.pruned.push_back({codes_ ? distance_from(to) : distance, to});
+  for (std::uint32_t i = 0; i < count; ++i) {
+    if (is_deleted(ws.links[i])) continue;  // a full list sheds its deleted links first
+    ws.pruned.push_back({distance_from(ws.links[i]), ws.links[i]});
   }
   std::sort(ws.pruned.begin(), ws.pruned.end());
   choose_neighbors(ws.pruned, max_degree, ws.kept, ws);

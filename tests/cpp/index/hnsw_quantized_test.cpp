@@ -22,6 +22,13 @@ constexpr std::size_t kDim = 48;
 constexpr std::size_t kRows = 6000;
 constexpr std::size_t kQueries = 200;
 
+// A sink for save_vectors/save_graph that appends what it is given to `out`.
+HnswIndex::ByteSink append_to(std::vector<std::byte>& out) {
+  return [&out](std::span<const std::byte> bytes) {
+    out.insert(out.end(), bytes.begin(), bytes.end());
+  };
+}
+
 HnswParams sq8_params() {
   HnswParams params;
   params.exact_search_below = 0;
@@ -99,11 +106,6 @@ TEST(HnswQuantized, DeletesCompactionAndRestoreKeepCodesInStep) {
   EXPECT_GE(checked_recall(*compacted.index, queries, 64), 0.97);
 
   std::vector<std::byte> vectors, graph;
-  const auto append_to = [](std::vector<std::byte>& out) {
-    return [&out](std::span<const std::byte> bytes) {
-      out.insert(out.end(), bytes.begin(), bytes.end());
-    };
-  };
   compacted.index->save_vectors(append_to(vectors));
   compacted.index->save_graph(append_to(graph));
   const auto [entry_slot, entry_level] = compacted.index->entry_point();
@@ -142,11 +144,6 @@ TEST(HnswQuantized, RestoreFromAMappedFileServesItsRowsInPlace) {
   const std::vector<float> first(rows.begin(), rows.begin() + 3000 * kDim);
   const std::vector<float> later(rows.begin() + 3000 * kDim, rows.begin() + 3500 * kDim);
   std::unique_ptr<HnswIndex> built = build(Metric::kL2, first, sq8_params(), pool);
-  const auto append_to = [](std::vector<std::byte>& out) {
-    return [&out](std::span<const std::byte> bytes) {
-      out.insert(out.end(), bytes.begin(), bytes.end());
-    };
-  };
   std::vector<std::byte> vectors, graph;
   built->save_vectors(append_to(vectors));
   built->save_graph(append_to(graph));
