@@ -1,6 +1,7 @@
 #include "storage/fault_injection_env.h"
 
 #include <algorithm>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -150,7 +151,7 @@ class FaultInjectionEnv::File final : public WritableFile {
   std::uint64_t crash_count_;  // env_.crash_count_ when opened
 };
 
-FaultInjectionEnv::FaultInjectionEnv(Env& base) : base_(base) {}
+FaultInjectionEnv::FaultInjectionEnv(Env& base) : ForwardingEnv(base) {}
 
 FaultInjectionEnv::~FaultInjectionEnv() = default;
 
@@ -218,32 +219,6 @@ Result<std::unique_ptr<WritableFile>> FaultInjectionEnv::new_writable_file(const
 Result<std::unique_ptr<WritableFile>> FaultInjectionEnv::new_appendable_file(const fs::path& path) {
   return open_writable(path, false,
                        [this](const fs::path& p) { return base_.new_appendable_file(p); });
-}
-
-Result<std::unique_ptr<RandomAccessFile>> FaultInjectionEnv::new_random_access_file(
-    const fs::path& path) {
-  std::lock_guard lock(mutex_);
-  return base_.new_random_access_file(path);
-}
-
-Result<std::unique_ptr<MappedFile>> FaultInjectionEnv::map_file(const fs::path& path) {
-  std::lock_guard lock(mutex_);
-  return base_.map_file(path);
-}
-
-Result<bool> FaultInjectionEnv::file_exists(const fs::path& path) {
-  std::lock_guard lock(mutex_);
-  return base_.file_exists(path);
-}
-
-Result<std::uint64_t> FaultInjectionEnv::file_size(const fs::path& path) {
-  std::lock_guard lock(mutex_);
-  return base_.file_size(path);
-}
-
-Result<std::vector<std::string>> FaultInjectionEnv::list_dir(const fs::path& dir) {
-  std::lock_guard lock(mutex_);
-  return base_.list_dir(dir);
 }
 
 Status FaultInjectionEnv::create_dir(const fs::path& dir) {

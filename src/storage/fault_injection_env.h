@@ -30,11 +30,11 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <vector>
 
 #include "storage/env.h"
+#include "storage/forwarding_env.h"
 
 namespace omendb::storage {
 
@@ -49,7 +49,7 @@ enum class FaultOp {
   kTruncate,  // truncate_file
 };
 
-class FaultInjectionEnv final : public Env {
+class FaultInjectionEnv final : public ForwardingEnv {
  public:
   // Wraps `base`, which must outlive this Env. No faults, no space limit.
   explicit FaultInjectionEnv(Env& base);
@@ -76,12 +76,6 @@ class FaultInjectionEnv final : public Env {
       const std::filesystem::path& path) override;
   Result<std::unique_ptr<WritableFile>> new_appendable_file(
       const std::filesystem::path& path) override;
-  Result<std::unique_ptr<RandomAccessFile>> new_random_access_file(
-      const std::filesystem::path& path) override;
-  Result<std::unique_ptr<MappedFile>> map_file(const std::filesystem::path& path) override;
-  Result<bool> file_exists(const std::filesystem::path& path) override;
-  Result<std::uint64_t> file_size(const std::filesystem::path& path) override;
-  Result<std::vector<std::string>> list_dir(const std::filesystem::path& dir) override;
   Status create_dir(const std::filesystem::path& dir) override;
   Status remove_file(const std::filesystem::path& path) override;
   Status remove_dir(const std::filesystem::path& dir) override;
@@ -112,8 +106,6 @@ class FaultInjectionEnv final : public Env {
   // Undoes one directory change; the first error it meets.
   Status undo(EntryChange& change);
 
-  mutable std::mutex mutex_;
-  Env& base_;
   std::array<std::uint64_t, kOpCount> calls_{};
   std::array<Fault, kOpCount> faults_{};
   std::optional<std::uint64_t> space_left_;

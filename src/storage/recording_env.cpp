@@ -1,5 +1,6 @@
 #include "storage/recording_env.h"
 
+#include <mutex>
 #include <utility>
 
 namespace omendb::storage {
@@ -58,7 +59,7 @@ class RecordingEnv::File final : public WritableFile {
   fs::path path_;
 };
 
-RecordingEnv::RecordingEnv(Env& base) : base_(base) {}
+RecordingEnv::RecordingEnv(Env& base) : ForwardingEnv(base) {}
 
 RecordingEnv::~RecordingEnv() = default;
 
@@ -99,32 +100,6 @@ Result<std::unique_ptr<WritableFile>> RecordingEnv::new_writable_file(const fs::
 Result<std::unique_ptr<WritableFile>> RecordingEnv::new_appendable_file(const fs::path& path) {
   return open_writable(path, false,
                        [this](const fs::path& p) { return base_.new_appendable_file(p); });
-}
-
-Result<std::unique_ptr<RandomAccessFile>> RecordingEnv::new_random_access_file(
-    const fs::path& path) {
-  std::lock_guard lock(mutex_);
-  return base_.new_random_access_file(path);
-}
-
-Result<std::unique_ptr<MappedFile>> RecordingEnv::map_file(const fs::path& path) {
-  std::lock_guard lock(mutex_);
-  return base_.map_file(path);
-}
-
-Result<bool> RecordingEnv::file_exists(const fs::path& path) {
-  std::lock_guard lock(mutex_);
-  return base_.file_exists(path);
-}
-
-Result<std::uint64_t> RecordingEnv::file_size(const fs::path& path) {
-  std::lock_guard lock(mutex_);
-  return base_.file_size(path);
-}
-
-Result<std::vector<std::string>> RecordingEnv::list_dir(const fs::path& dir) {
-  std::lock_guard lock(mutex_);
-  return base_.list_dir(dir);
 }
 
 Status RecordingEnv::create_dir(const fs::path& dir) {

@@ -19,10 +19,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
-#include <mutex>
 #include <vector>
 
 #include "storage/env.h"
+#include "storage/forwarding_env.h"
 
 namespace omendb::storage {
 
@@ -46,7 +46,7 @@ struct FileOp {
   std::vector<std::byte> data;   // kAppend only
 };
 
-class RecordingEnv final : public Env {
+class RecordingEnv final : public ForwardingEnv {
  public:
   // Wraps `base`, which must outlive this Env. Records nothing before this call.
   explicit RecordingEnv(Env& base);
@@ -64,12 +64,6 @@ class RecordingEnv final : public Env {
       const std::filesystem::path& path) override;
   Result<std::unique_ptr<WritableFile>> new_appendable_file(
       const std::filesystem::path& path) override;
-  Result<std::unique_ptr<RandomAccessFile>> new_random_access_file(
-      const std::filesystem::path& path) override;
-  Result<std::unique_ptr<MappedFile>> map_file(const std::filesystem::path& path) override;
-  Result<bool> file_exists(const std::filesystem::path& path) override;
-  Result<std::uint64_t> file_size(const std::filesystem::path& path) override;
-  Result<std::vector<std::string>> list_dir(const std::filesystem::path& dir) override;
   Status create_dir(const std::filesystem::path& dir) override;
   Status remove_file(const std::filesystem::path& path) override;
   Status remove_dir(const std::filesystem::path& dir) override;
@@ -90,8 +84,6 @@ class RecordingEnv final : public Env {
   // Appends one operation to the record. Caller holds mutex_.
   void record(FileOp op);
 
-  mutable std::mutex mutex_;
-  Env& base_;
   std::vector<FileOp> operations_;  // oldest first
 };
 
