@@ -36,12 +36,13 @@ exit status 3, on a violation.
 
 Output: JSON lines appended to OUT, one per event:
     {"event": "start", "t": T}
-    {"event": "read", "t0": T, "t1": T, "lo": j, "hi": j2, "size": n, "reopen": bool}
+    {"event": "read", "t0": T, "t1": T, "lo": j, "hi": j2, "also": [[j3, j4], ...], "size": n, "reopen": bool}
     {"event": "final", ... as read, or "opened": false when no database was ever found, "stats": {...}}
     {"event": "violation", "kind": K, "message": M, "stats": {...}}   (then exit status 3)
 T are time.monotonic() seconds (one clock for every process of the machine): t0 before the
 open or refresh, t1 after it. [lo, hi]: the states the database equals (hi > lo when operations
-lo..hi-1 are checkpoints, which change no record). A reader still running after MAX_SECONDS
+lo..hi-1 are checkpoints, which change no record); "also": later states that hold the same records
+(after a delete of every record, the empty collection equals the state right after its creation). A reader still running after MAX_SECONDS
 writes "abandoned" and exits 2.
 
 Usage: python crash_reader.py PATH SEED --out OUT [--ops N] [--pause S] [--duty D] [--reader-seed R] < pipe
@@ -93,13 +94,20 @@ class ModelStates:
         self._generator = workload.Workload(seed)
         self._ops = ops
         self._effects: list = []
+        self._sizes: list = [0]  # records in the state after i operations (none in state 0)
 
     def effects(self, i: int):
         while len(self._effects) <= i and self._generator.count < self._ops:
             op = self._generator.next_op()
             self._generator.apply(op)
             self._effects.append(self._effects_of(op))
+            self._sizes.append(len(self._generator.model.records))
         return self._effects[i] if i < len(self._effects) else None
+
+    def any_later_of_size(self, after: int, size: int) -> bool:
+        """Whether a state after more than ``after`` operations holds ``size`` records."""
+        self.effects(self._ops)
+        return size in self._sizes[after + 1 :]
 
     @staticmethod
     def _effects_of(op: workload.Op):
@@ -185,6 +193,31 @@ def match(view: View, records: Optional[dict], start: int, states: ModelStates, 
         else:
             records[record_id] = value
     return j, records
+
+
+def later_matches(view: View, records: Optional[dict], hi: int, states: ModelStates) -> list:
+    """The states after more than ``hi`` operations that ``view`` equals too, as [lo, hi] ranges
+    (``records``: the state after ``hi`` operations). Different states can hold the same records
+    (every record deleted, say): the test then takes the one its other checks allow."""
+    ranges: list = []
+    while records is not None and states.any_later_of_size(hi, view.size):
+        effects = states.effects(hi)
+        if effects is None:
+            break
+        records = dict(records)
+        for record_id, value in effects:
+            if value is None:
+                records.pop(record_id, None)
+            else:
+                records[record_id] = value
+        lo, records = match(view, records, hi + 1, states, commit=True)
+        if lo is None:
+            break
+        hi = lo
+        while states.effects(hi) == []:
+            hi += 1
+        ranges.append([lo, hi])
+    return ranges
 
 
 def describe(view: View, seed: int, ops: int, j: int) -> str:
@@ -275,7 +308,8 @@ class Reader:
             self.stats["records_checked"] += len(found)
         self.stats["reads"] += 1
         self.stats["cpu_seconds"] = time.process_time()
-        line = dict(t0=t0, t1=t1, lo=j, hi=hi, size=view.size, reopen=reopen)
+        line = dict(t0=t0, t1=t1, lo=j, hi=hi, size=view.size, reopen=reopen,
+                    also=later_matches(view, found, hi, self.states))
         if final:
             self.emit(event="final", opened=True, stats=self.stats, **line)
         else:
