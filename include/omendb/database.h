@@ -70,6 +70,18 @@ class Database {
   // snapshots).
   Status refresh();
 
+  // Writes a consistent copy of the database to the folder `path`, which omendb opens like any
+  // database, while writes and searches go on. `path` must not exist or be an empty folder, and
+  // must lie outside this database's folder (kInvalidArgument otherwise). The copy holds the state
+  // at one moment during the call: every write acknowledged before the call, none begun after it
+  // returned. On disk, that is the live checkpoint's files and the log as far as it went, copied
+  // with no lock held; a read-only handle copies what the writer had committed at that moment. In
+  // memory, the collections are written out as a checkpoint writes them (writes wait meanwhile).
+  // The copy is built in "<path>.omendb-partial" and renamed to `path` once all of it is durable:
+  // after an error or a crash `path` does not exist, and the next backup to `path` removes the
+  // partial folder. Cost: reading and writing the database's files once, a disk flush per file.
+  Status backup(std::string_view path);
+
   // Checkpoints (on disk, when anything changed), closes every collection and releases the lock;
   // later calls fail with kClosed. Returns the checkpoint's error, if any (the log still holds
   // every acknowledged write then). Idempotent.

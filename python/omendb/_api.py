@@ -160,6 +160,23 @@ class Database:
         self._check_open()
         self._engine.refresh()
 
+    def backup(self, path: str | os.PathLike) -> None:
+        """Write a consistent copy of the database to the folder ``path`` while writes and
+        searches go on; ``omendb.open(path)`` opens it like any database. ``path`` must not exist
+        (or be an empty folder) and must lie outside this database's folder.
+
+        The copy holds the database as it was at one moment during the call: every write
+        acknowledged before the call, none begun after it returned. On disk, the files of the last
+        checkpoint and the log are copied with no lock held; from a read-only handle, the copy
+        is what the writer had committed at that moment. In memory, the collections are written
+        out as a checkpoint would write them (writes wait meanwhile): the way to save an
+        in-memory database. The copy is built in ``<path>.omendb-partial`` and renamed to
+        ``path`` once it is durable, so after an error or a crash ``path`` does not exist (the
+        next backup to it removes the partial folder). Cost: reading and writing every file of
+        the database once."""
+        self._check_open()
+        self._engine.backup(os.fspath(path))
+
     def close(self) -> None:
         """Checkpoint (if anything changed), close and release the lock. Idempotent; later calls
         raise ``ClosedError``. Raises if the final checkpoint fails (the log still holds every

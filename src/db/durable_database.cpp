@@ -1,9 +1,4 @@
-// A database in a folder (docs/format.md, "Database folder"):
-//
-//   LOCK                          flock'ed by the one writer
-//   MANIFEST                      names the live log and snapshot files; switched atomically
-//   wal-<n>                       the write-ahead log since the last checkpoint
-//   collections/<name>/<n>.<kind> snapshot files of each collection
+// A database in a folder (the names: db/folder_layout.h; docs/format.md, "Database folder").
 //
 // Open: read the manifest, load the snapshots, replay the log after the checkpoint's lsn.
 // Checkpoint: with every collection's writer lock held, write the changed collections' snapshots
@@ -14,6 +9,7 @@
 
 #include "db/collection_state.h"
 #include "db/database_state.h"
+#include "db/folder_layout.h"
 #include "db/snapshot.h"
 #include "storage/log_format.h"
 #include "storage/log_reader.h"
@@ -23,17 +19,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::string_view kLockFileName = "LOCK";
-constexpr std::string_view kCollectionsDir = "collections";
-constexpr std::string_view kLogPrefix = "wal-";
+using folder::collection_dir;
+using folder::collections_dir;
+using folder::kLogPrefix;
+using folder::log_file_name;
+
 // A reader retries its load this often when a checkpoint removes files under it.
 constexpr int kReaderLoadAttempts = 5;
-
-std::string log_file_name(std::uint64_t number) {
-  std::string name(kLogPrefix);
-  name.append(std::to_string(number));
-  return name;
-}
 
 storage::SyncMode log_sync_mode(SyncMode mode) {
   switch (mode) {
@@ -49,26 +41,6 @@ storage::SyncMode log_sync_mode(SyncMode mode) {
 
 CollectionState& state_of(const std::shared_ptr<Collection>& collection) {
   return CollectionAccess::state(*collection);
-}
-
-// Creates `dir` and its missing parents. The entry of each parent created is made durable (synced
-// in its own parent), or a power cut could take the database folder with it; `dir`'s own entry is
-// synced when the database in it is created (create_database).
-Status create_dirs(storage::Env& env, const fs::path& dir) {
-  fs::path prefix;
-  std::vector<fs::path> created;
-  for (const fs::path& part : dir) {
-    prefix /= part;
-    Result<bool> existed = env.file_exists(prefix);
-    if (!existed.is_ok()) return existed.status();
-    if (Status status = env.create_dir(prefix); !status.is_ok()) return status;
-    if (!existed.value() && prefix != dir) created.push_back(prefix);
-  }
-  for (const fs::path& made : created) {
-    const fs::path parent = made.has_parent_path() ? made.parent_path() : fs::path(".");
-    if (Status status = env.sync_dir(parent); !status.is_ok()) return status;
-  }
-  return Status::ok();
 }
 
 // Where a replay of the log ended.
@@ -134,11 +106,6 @@ bool same_checkpoint(const storage::Manifest& a, const storage::Manifest& b) {
 // --- helpers of Database::State that need the folder layout
 
 namespace {
-
-fs::path collections_dir(const fs::path& dir) { return dir / kCollectionsDir; }
-fs::path collection_dir(const fs::path& dir, std::string_view name) {
-  return collections_dir(dir) / name;
-}
 
 // Applies the records of the log at `path` with lsn > after_lsn to `collections`, in order.
 // `applied` follows the last record applied, so a failure part way leaves it exact.
@@ -235,9 +202,9 @@ Status Database::State::open_folder() {
   dir = fs::path(path).lexically_normal();
   if (!dir.has_filename()) dir = dir.parent_path();  // "db/" is the folder "db"
   if (options.read_only) return open_reader();
-  if (Status status = create_dirs(*env, dir); !status.is_ok()) return status;
+  if (Status status = folder::create_dirs(*env, dir); !status.is_ok()) return status;
   Result<std::unique_ptr<storage::FileLock>> locked =
-      env->lock_file(dir / kLockFileName, storage::LockMode::kExclusive);
+      env->lock_file(dir / folder::kLockFileName, storage::LockMode::kExclusive);
   if (!locked.is_ok()) {
     if (locked.status().code() != StatusCode::kLocked) return locked.status();
     return {StatusCode::kLocked, "database '" + path +
@@ -304,8 +271,7 @@ Status Database::State::check_no_data_without_manifest() {
 Status Database::State::create_database() {
   if (Status status = env->create_dir(collections_dir(dir)); !status.is_ok()) return status;
   // The folder's own entry must be durable before anything in it counts.
-  const fs::path parent = dir.has_parent_path() ? dir.parent_path() : fs::path(".");
-  if (Status status = env->sync_dir(parent); !status.is_ok()) return status;
+  if (Status status = folder::sync_parent(*env, dir); !status.is_ok()) return status;
   manifest = storage::Manifest{};
   manifest.log_file = log_file_name(manifest.next_file_number++);
   Result<storage::LogWriter> log = storage::LogWriter::create(*env, dir / manifest.log_file);

@@ -389,6 +389,10 @@ NB_MODULE(_core, m) {
            [](Database& db, const std::string& name) { throw_if_failed(db.drop_collection(name)); })
       .def("checkpoint", [](Database& db) { throw_if_failed(without_gil([&] { return db.checkpoint(); })); })
       .def("refresh", [](Database& db) { throw_if_failed(without_gil([&] { return db.refresh(); })); })
+      .def("backup",
+           [](Database& db, const std::string& path) {
+             throw_if_failed(without_gil([&] { return db.backup(path); }));
+           })
       .def("close", [](Database& db) { throw_if_failed(without_gil([&] { return db.close(); })); })
       .def_prop_ro("read_only", &Database::read_only)
       .def_prop_ro("closed", &Database::closed);
