@@ -48,6 +48,12 @@ def open(  # noqa: A001
     threads: caps the threads of batch inserts and batch searches (default: all cores).
     checkpoint_log_bytes: a checkpoint runs by itself once the log holds this many bytes.
     """
+    return _open(path, read_only, sync, threads, checkpoint_log_bytes, env=None)
+
+
+def _open(path, read_only, sync, threads, checkpoint_log_bytes, env) -> "Database":
+    """open() with its arguments checked, through ``env`` (a _core.FaultInjectionEnv in OmenDB's
+    tests, omendb._testing; None: the real file system)."""
     threads = 0 if threads is None else _positive_int(threads, "threads")
     if not isinstance(read_only, bool):
         raise InvalidArgumentError(f"read_only must be a bool, got {type(read_only).__name__}")
@@ -59,7 +65,7 @@ def open(  # noqa: A001
     if "\0" in path:
         raise InvalidArgumentError("path must not contain a NUL character")
     engine = _core.Database.open(
-        path, threads, read_only, sync, _positive_int(checkpoint_log_bytes, "checkpoint_log_bytes")
+        path, threads, read_only, sync, _positive_int(checkpoint_log_bytes, "checkpoint_log_bytes"), env
     )
     return Database(engine, path)
 

@@ -353,7 +353,11 @@ Status Database::State::checkpoint_locked(bool only_if_log_full) {
   if (!log.is_ok()) return fail(log.status());
   written.push_back(dir / next.log_file);
 
-  if (Status status = storage::write_manifest(*env, dir, next); !status.is_ok()) {
+  bool renamed = false;
+  if (Status status = storage::write_manifest(*env, dir, next, &renamed); !status.is_ok()) {
+    // Not renamed (a full disk, a failed rename): the old manifest is live, as if the checkpoint
+    // had failed before the switch, and writes go on.
+    if (!renamed) return fail(status);
     // Either manifest may be live now: keep every file and stop writing until a reopen reads
     // what the disk holds.
     broken = Status(status.code(), "checkpoint failed, so writes are refused until the database "

@@ -10,7 +10,9 @@
 
 #include "omendb/database.h"
 #include "python/convert.h"
+#include "python/testing.h"
 #include "simd/distance.h"
+#include "storage/fault_injection_env.h"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -265,6 +267,7 @@ using namespace omendb::python;  // NOLINT
 NB_MODULE(_core, m) {
   m.doc() = "OmenDB engine (C++). Use the omendb package, not this module.";
   register_status_translator();
+  bind_testing(m);
 
   m.def(
       "simd_isa", [] { return std::string(simd::isa_name(simd::best_kernels().isa)); },
@@ -337,8 +340,9 @@ NB_MODULE(_core, m) {
       .def_static(
           "open",
           [](const std::string& path, std::size_t threads, bool read_only, const std::string& sync,
-             std::uint64_t checkpoint_log_bytes) {
+             std::uint64_t checkpoint_log_bytes, storage::FaultInjectionEnv* env) {
             DatabaseOptions options;
+            options.env = env;
             options.threads = threads;
             options.read_only = read_only;
             const std::optional<SyncMode> mode = parse_sync_mode(sync);
@@ -355,7 +359,8 @@ NB_MODULE(_core, m) {
             }
             return value_or_throw(std::move(opened));
           },
-          "path"_a, "threads"_a, "read_only"_a, "sync"_a, "checkpoint_log_bytes"_a)
+          "path"_a, "threads"_a, "read_only"_a, "sync"_a, "checkpoint_log_bytes"_a,
+          "env"_a.none() = nb::none(), nb::keep_alive<0, 6>())
       .def(
           "create_collection",
           [](Database& db, const std::string& name, std::size_t dim, const std::string& metric,

@@ -1,6 +1,7 @@
 #include "storage/fault_injection_env.h"
 
 #include <algorithm>
+#include <cstring>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -155,10 +156,10 @@ FaultInjectionEnv::FaultInjectionEnv(Env& base) : ForwardingEnv(base) {}
 
 FaultInjectionEnv::~FaultInjectionEnv() = default;
 
-void FaultInjectionEnv::fail_nth(FaultOp op, std::uint64_t n, bool and_later) {
+void FaultInjectionEnv::fail_nth(FaultOp op, std::uint64_t n, bool and_later, int error_number) {
   std::lock_guard lock(mutex_);
   const auto index = static_cast<std::size_t>(op);
-  faults_[index] = Fault{calls_[index] + std::max<std::uint64_t>(n, 1), and_later};
+  faults_[index] = Fault{calls_[index] + std::max<std::uint64_t>(n, 1), and_later, error_number};
 }
 
 void FaultInjectionEnv::set_space_left(std::uint64_t bytes) {
@@ -184,8 +185,9 @@ Status FaultInjectionEnv::count_call(FaultOp op, const fs::path& path) {
   if (fault.at == 0 || call < fault.at || (call > fault.at && !fault.and_later)) {
     return Status::ok();
   }
-  return {StatusCode::kIoError, std::string(op_name(op)) + " " + path.string() +
-                                    ": injected fault (call " + std::to_string(call) + ")"};
+  return {StatusCode::kIoError, std::string(op_name(op)) + " " + path.string() + ": " +
+                                    std::strerror(fault.error_number) + " (injected fault, call " +
+                                    std::to_string(call) + ")"};
 }
 
 template <class Open>

@@ -27,6 +27,7 @@
 #pragma once
 
 #include <array>
+#include <cerrno>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -57,9 +58,11 @@ class FaultInjectionEnv final : public ForwardingEnv {
   FaultInjectionEnv(const FaultInjectionEnv&) = delete;
   FaultInjectionEnv& operator=(const FaultInjectionEnv&) = delete;
 
-  // Makes the n-th call of `op` from now (n >= 1) fail with kIoError without doing anything;
-  // with `and_later`, every call after it fails too. Replaces an earlier fault for `op`.
-  void fail_nth(FaultOp op, std::uint64_t n, bool and_later = false);
+  // Makes the n-th call of `op` from now (n >= 1) fail with kIoError without doing anything, its
+  // message naming `error_number` as strerror() words it (EIO: "Input/output error"; ENOSPC: "No
+  // space left on device"); with `and_later`, every call after it fails too. Replaces an earlier
+  // fault for `op`.
+  void fail_nth(FaultOp op, std::uint64_t n, bool and_later = false, int error_number = EIO);
   // Lets appends write `bytes` more bytes in all (see the top of this file). Truncations and
   // removals give no space back.
   void set_space_left(std::uint64_t bytes);
@@ -92,6 +95,7 @@ class FaultInjectionEnv final : public ForwardingEnv {
   struct Fault {
     std::uint64_t at = 0;  // the call number that fails; 0 = none
     bool and_later = false;
+    int error_number = 0;  // what the message says went wrong
   };
 
   static constexpr std::size_t kOpCount = 7;

@@ -308,7 +308,8 @@ Result<Manifest> decode_manifest(std::span<const std::byte> bytes) {
   return out;
 }
 
-Status write_manifest(Env& env, const fs::path& dir, const Manifest& manifest) {
+Status write_manifest(Env& env, const fs::path& dir, const Manifest& manifest, bool* renamed) {
+  if (renamed != nullptr) *renamed = false;
   Result<std::vector<std::byte>> bytes = encode_manifest(manifest);
   if (!bytes.is_ok()) return bytes.status();
   const fs::path temp = dir / manifest::kTempFileName;
@@ -319,6 +320,7 @@ Status write_manifest(Env& env, const fs::path& dir, const Manifest& manifest) {
     static_cast<void>(env.remove_file(temp));
     return status;
   }
+  if (renamed != nullptr) *renamed = true;
   return env.sync_dir(dir);
 }
 

@@ -118,7 +118,10 @@ Result<Manifest> decode_manifest(std::span<const std::byte> bytes);
 // manifest, and a crash may bring back either. After any error the caller must therefore keep
 // the files of both manifests until a later write_manifest succeeds; a failed directory sync, like
 // a failed fsync, also means the disk's state is unknown, so the database stops writing.
-Status write_manifest(Env& env, const std::filesystem::path& dir, const Manifest& manifest);
+// `renamed` (when given) tells the two apart: false, the old manifest is live and durable; true,
+// the rename happened and only the final sync failed.
+Status write_manifest(Env& env, const std::filesystem::path& dir, const Manifest& manifest,
+                      bool* renamed = nullptr);
 
 // The manifest of the folder `dir`: kNotFound when it holds none yet (a leftover kTempFileName is
 // ignored), kCorruption (prefixed with the file's path) for a bad one, kIoError when it cannot be

@@ -445,8 +445,10 @@ TEST_F(DurableDatabaseFaults, AFailedCheckpointKeepsTheDatabase) {
   auto db = open_faulty();
   auto docs = collection_of(*db);
   add_records(*docs, model, "a", 100, 1);
+  // The manifest's rename fails too: the old manifest is live, so writes go on.
   for (const storage::FaultOp op : {storage::FaultOp::kAppend, storage::FaultOp::kSync,
-                                    storage::FaultOp::kCreate, storage::FaultOp::kSyncDir}) {
+                                    storage::FaultOp::kCreate, storage::FaultOp::kSyncDir,
+                                    storage::FaultOp::kRename}) {
     env_.fail_nth(op, 1);
     EXPECT_FALSE(db->checkpoint().is_ok());
     env_.clear_faults();
@@ -455,7 +457,33 @@ TEST_F(DurableDatabaseFaults, AFailedCheckpointKeepsTheDatabase) {
   }
   const fs::path crashed = crash_copy(folder_, dir_, "crashed");
   expect_matches(*collection_of(*open_at(crashed)), model);
+  ASSERT_TRUE(db->checkpoint().is_ok());  // the leftovers of the failed ones go
+  EXPECT_EQ(log_files(folder_).size(), 1u);
   ASSERT_TRUE(db->close().is_ok());
+  expect_matches(*collection_of(*open_at(folder_)), model);
+}
+
+// After the manifest's rename, its directory sync fails: either manifest may be live after a
+// crash, so writes stop (reads go on) until a reopen, which keeps everything acknowledged.
+TEST_F(DurableDatabaseFaults, AFailedSyncAfterTheManifestRenameStopsWritesUntilReopen) {
+  Model model;
+  {
+    auto db = open_faulty();
+    auto docs = collection_of(*db);
+    add_records(*docs, model, "a", 50, 1);
+    const std::uint64_t before = env_.calls(storage::FaultOp::kSyncDir);
+    ASSERT_TRUE(db->checkpoint().is_ok());
+    const std::uint64_t per_checkpoint = env_.calls(storage::FaultOp::kSyncDir) - before;
+    add_records(*docs, model, "b", 10, 2);
+    env_.fail_nth(storage::FaultOp::kSyncDir, per_checkpoint);  // the manifest's, the last one
+    EXPECT_EQ(db->checkpoint().code(), StatusCode::kIoError);
+    env_.clear_faults();
+    const std::string_view id = "refused";
+    const std::vector<float> vector(kDim, 1.0f);
+    EXPECT_EQ(docs->add({.ids = {&id, 1}, .vectors = vector, .metadata = {}}).code(),
+              StatusCode::kIoError);
+    expect_matches(*docs, model);
+  }
   expect_matches(*collection_of(*open_at(folder_)), model);
 }
 

@@ -501,7 +501,9 @@ TEST_F(ManifestFileTest, EachFailingOperationReturnsAnErrorAndLeavesTheOldManife
   for (const FaultOp op : {FaultOp::kCreate, FaultOp::kAppend, FaultOp::kSync, FaultOp::kRename}) {
     SCOPED_TRACE("failing op " + std::to_string(static_cast<int>(op)));
     env_.fail_nth(op, 1);
-    EXPECT_EQ(write_manifest(env_, dir_.path(), new_).code(), StatusCode::kIoError);
+    bool renamed = true;
+    EXPECT_EQ(write_manifest(env_, dir_.path(), new_, &renamed).code(), StatusCode::kIoError);
+    EXPECT_FALSE(renamed);
     env_.clear_faults();
     EXPECT_EQ(found(), Found::kOld);
     EXPECT_FALSE(temp_exists());
@@ -533,7 +535,9 @@ TEST_F(ManifestFileTest, EachFailingOperationReturnsAnErrorAndLeavesTheOldManife
 TEST_F(ManifestFileTest, FailingDirectorySyncLeavesTheNewManifestVisibleAndEitherAfterACrash) {
   write_old();
   env_.fail_nth(FaultOp::kSyncDir, 1);
-  EXPECT_EQ(write_manifest(env_, dir_.path(), new_).code(), StatusCode::kIoError);
+  bool renamed = false;
+  EXPECT_EQ(write_manifest(env_, dir_.path(), new_, &renamed).code(), StatusCode::kIoError);
+  EXPECT_TRUE(renamed);
   env_.clear_faults();
   EXPECT_EQ(found(), Found::kNew);
   ASSERT_TRUE(env_.drop_unsynced_data().is_ok());
