@@ -7,6 +7,15 @@ demo:
 test:
 	bash scripts/test.sh
 
+# dist/: a manylinux wheel (auditwheel repair: it carries libisal and libroaring) and an sdist.
+# wheel-test also installs the wheel into a fresh virtual environment and runs the API tests there.
+.PHONY: wheel wheel-test
+wheel:
+	bash scripts/wheel.sh
+
+wheel-test:
+	bash scripts/wheel.sh test
+
 # Full comparison with hnswlib (several minutes).
 bench-hnswlib:
 	bash scripts/bench.sh vs_hnswlib

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every test: the C++ suite (Release), the C++ suite under ASan+UBSan, the concurrency tests under
-# TSan, then the Python suite against the installed package, then 30 s of fuzzing per fuzz target
-# (the ctest suites also replay the fuzz corpora and kept crash inputs: fuzz/README.md). Exits
-# non-zero on the first failure.
+# TSan, then the Python suite against the installed package, then the wheel's API tests in a fresh
+# virtual environment, then 30 s of fuzzing per fuzz target (the ctest suites also replay the fuzz
+# corpora and kept crash inputs: fuzz/README.md). Exits non-zero on the first failure.
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 jobs=$(nproc)
 
@@ -27,6 +27,10 @@ TSAN_OPTIONS="halt_on_error=1" build_and_test build/tsan -R "Concurrent|ThreadPo
 install_omendb
 echo "==> pytest"
 python -m pytest tests/python -q
+
+# The distributions: an sdist, a manylinux wheel built from it, and the API tests against that
+# wheel in a fresh virtual environment (scripts/wheel.sh).
+bash scripts/wheel.sh test
 
 # Fuzzing: a clang build (build/fuzz), then each libFuzzer target for 30 s (about 5 minutes).
 bash scripts/fuzz.sh 30
