@@ -451,6 +451,26 @@ def test_a_folder_keeps_the_nodes(tmp_path):
     other.close()
 
 
+@pytest.mark.parametrize("added", [False, True])
+def test_a_closed_store_raises_on_every_call(added):
+    """After close(), with or without a collection yet, every call raises ClosedError."""
+    vector_store = OmenDBVectorStore()
+    if added:
+        vector_store.add(make_nodes())
+    vector_store.close()
+    calls = [
+        lambda: vector_store.query(VectorStoreQuery(query_embedding=[1.0, 0.0], similarity_top_k=1)),
+        lambda: vector_store.get_nodes(),
+        lambda: vector_store.delete("test-1"),
+        lambda: vector_store.delete_nodes(["x"]),
+        lambda: vector_store.clear(),
+        lambda: vector_store.add([TextNode(text="t", id_="x", embedding=[0.0, 1.0])]),
+    ]
+    for call in calls:
+        with pytest.raises(omendb.ClosedError):
+            call()
+
+
 # --- VectorStoreIndex end to end ---
 
 VOCABULARY = ["cat", "dog", "fish", "bird"]

@@ -115,6 +115,12 @@ class OmenDBVectorStore(BasePydanticVectorStore):
         ``omendb.ClosedError``."""
         self._db.close()
 
+    def _existing(self) -> Optional[omendb.Collection]:
+        """The collection, or None before the first add; ``ClosedError`` once the store is closed."""
+        if self._db.closed:
+            raise omendb.ClosedError(f"the OmenDB vector store of collection {self.collection!r} is closed")
+        return self._collection
+
     def add(self, nodes: Sequence[BaseNode], **add_kwargs: Any) -> list[str]:
         """Store the nodes (all or none), replacing those whose ids exist; returns their ids.
 
@@ -135,7 +141,7 @@ class OmenDBVectorStore(BasePydanticVectorStore):
 
     def delete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
         """Delete the nodes whose ``ref_doc_id`` (source document) is ``ref_doc_id``."""
-        if self._collection is not None:
+        if self._existing() is not None:
             self._collection.delete(where={_REF_DOC_ID: ref_doc_id})
 
     def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
@@ -155,7 +161,7 @@ class OmenDBVectorStore(BasePydanticVectorStore):
         if query.query_embedding is None:
             raise InvalidArgumentError("query.query_embedding is None; OmenDBVectorStore searches by embedding")
         where = _where(query.filters, query.node_ids or None, query.doc_ids or None)
-        if self._collection is None:
+        if self._existing() is None:
             return VectorStoreQueryResult(nodes=[], similarities=[], ids=[])
         hits = self._collection.search(query.query_embedding, k=query.similarity_top_k, where=where or None)
         similarity = _SIMILARITY[self._collection.metric]
@@ -172,7 +178,7 @@ class OmenDBVectorStore(BasePydanticVectorStore):
         of ``node_ids`` in the order given (missing ids skipped), else oldest first; all nodes when
         both are None."""
         where = _where(filters, node_ids)
-        if self._collection is None:
+        if self._existing() is None:
             return []
         records = self._collection.get(where=where)
         if node_ids is not None:
@@ -188,14 +194,14 @@ class OmenDBVectorStore(BasePydanticVectorStore):
         if node_ids is None and filters is None:
             raise InvalidArgumentError("delete_nodes() needs node_ids or filters; use clear() to delete every node")
         where = _where(filters, node_ids)
-        if self._collection is not None:
+        if self._existing() is not None:
             self._collection.delete(where=where)
 
     def clear(self) -> None:
         """Delete every node by dropping the collection; the next add creates it anew (with any
         dimension)."""
         with self._lock:
-            if self._collection is not None:
+            if self._existing() is not None:
                 self._db.drop_collection(self.collection)
                 self._collection = None
 
@@ -230,7 +236,7 @@ class OmenDBVectorStore(BasePydanticVectorStore):
     def _collection_with_dim(self, dim: int) -> omendb.Collection:
         """The collection, created with dimension ``dim`` if it does not exist yet."""
         with self._lock:
-            if self._collection is None:
+            if self._existing() is None:
                 self._collection = self._db.collection(self.collection, dim=dim, metric=self.metric)
             return self._collection
 
