@@ -1,6 +1,7 @@
 """OmenDB: an embedded vector database. ``db = omendb.open(":memory:")`` to start."""
 
 from ._api import Collection, Database, open  # noqa: A004
+from .client import connect
 from ._core import Hit, Record, simd_isa
 from ._errors import (
     ClosedError,
@@ -21,6 +22,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "open",
+    "connect",
     "Database",
     "Collection",
     "Hit",

@@ -1,5 +1,6 @@
 """Behaviour of the in-memory Python API on valid input: databases, collections and records.
-Searches are covered by test_api_search.py."""
+Searches are covered by test_api_search.py. Tests taking ``db`` or ``open_db`` run on both
+backends: the embedded database and a client of a test server (see conftest.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ import pytest
 import omendb
 from data import hits_as_tuples, row_ids
 
+SERVED = True  # tests taking db or open_db run embedded and against a test server (conftest.py)
+
 # --- databases and collections ------------------------------------------------------------------
 
 
+@pytest.mark.embedded_only("a client's path is the server's URL")
 def test_open_memory_database(db):
     """open(":memory:") gives an open database that remembers its path."""
     assert db.path == ":memory:"
@@ -143,12 +147,12 @@ def test_len_of_closed_collection_raises_closed(db, how):
         len(collection)
 
 
-def test_context_manager_closes_database_even_on_error():
+def test_context_manager_closes_database_even_on_error(open_db):
     """`with omendb.open(...)` closes the database on normal exit and on an exception."""
-    with omendb.open(":memory:") as database:
+    with open_db() as database:
         database.collection("docs", dim=2)
     assert database.closed
-    with pytest.raises(RuntimeError), omendb.open(":memory:") as failing:
+    with pytest.raises(RuntimeError), open_db() as failing:
         raise RuntimeError("boom")
     assert failing.closed
     with pytest.raises(omendb.ClosedError):

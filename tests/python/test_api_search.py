@@ -1,5 +1,6 @@
 """Behaviour of search() and search_batch() on valid input: distances against NumPy for every
-metric, exact and graph search, padding, conversions, and use from several threads."""
+metric, exact and graph search, padding, conversions, and use from several threads. Every test
+but the GIL one runs on both backends: embedded, and a client of a test server (conftest.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ import numpy as np
 import pytest
 
 import omendb
+from conftest import BACKENDS
 from data import hits_as_tuples, reference_distances, row_ids
 from omendb.datasets import ClusteredSpec, clustered, split_queries
+
+SERVED = True  # tests taking db or open_db run embedded and against a test server (conftest.py)
 
 GRAPH_SIZE = 3000  # above the 2,048 records below which every search is an exact scan
 DIM = 32
@@ -24,12 +28,15 @@ def corpus() -> tuple[np.ndarray, np.ndarray]:
     return split_queries(clustered(ClusteredSpec(n=GRAPH_SIZE + 50, dim=DIM, seed=3)), 50)
 
 
-@pytest.fixture(scope="module", params=METRICS)
+@pytest.fixture(scope="module", params=[(m, b) for b in BACKENDS for m in METRICS], ids="-".join)
 def graph_collection(request, corpus):
-    """A collection large enough for graph search, holding corpus base row i as id "r<i>"."""
+    """A collection large enough for graph search, holding corpus base row i as id "r<i>", in an
+    embedded database or on this module's test server."""
     base, _ = corpus
-    with omendb.open(":memory:") as database:
-        collection = database.collection(f"graph-{request.param}", dim=DIM, metric=request.param)
+    metric, backend = request.param
+    opened = omendb.open(":memory:") if backend == "embedded" else request.getfixturevalue("module_server").connect()
+    with opened as database:
+        collection = database.collection(f"graph-{metric}", dim=DIM, metric=metric)
         collection.add(ids=row_ids(len(base)), vectors=base)
         yield collection
 
@@ -196,7 +203,7 @@ def test_cosine_zero_vectors_are_at_distance_one(db):
 # --- threads -------------------------------------------------------------------------------------
 
 
-def test_concurrent_searches_while_adding(rng):
+def test_concurrent_searches_while_adding(open_db, rng):
     """Searches from 3 threads while a 4th adds always return k valid, sorted, correct hits."""
     dim, initial, batches, batch_size = 16, 2100, 30, 100
     vectors = rng.standard_normal((initial + batches * batch_size, dim)).astype(np.float32)
@@ -238,7 +245,7 @@ def test_concurrent_searches_while_adding(rng):
             errors.append(error)
         searches_during_writes.append(count)
 
-    with omendb.open(":memory:") as database:
+    with open_db() as database:
         collection = database.collection("live", dim=dim, ef_construction=100)
         collection.add(ids=ids[:initial], vectors=vectors[:initial])
         writing.set()
@@ -254,7 +261,7 @@ def test_concurrent_searches_while_adding(rng):
         assert sum(searches_during_writes) > 0
 
 
-def test_search_batch_releases_the_gil(rng):
+def test_search_batch_releases_the_gil(rng):  # embedded only: it measures the engine's GIL release
     """While search_batch runs in one thread, another Python thread keeps counting, as during sleep."""
     with omendb.open(":memory:", threads=1) as database:
         collection = database.collection("big", dim=64, ef_construction=32)

@@ -1,7 +1,9 @@
 """Bad input raises the specific omendb exception, with a message naming the argument, and changes
 nothing: the collection's size and the results of a fixed query are the same afterwards, and on
 disk not a byte of the database folder changes (no log record is written). Every case runs on an
-in-memory and on an on-disk database; the on-disk contents are also checked after a reopen."""
+in-memory and on an on-disk database, embedded and through a client of a test server (conftest.py);
+the on-disk contents are also checked after a reopen. Tests of omendb.open() itself, and of
+read-only handles, are embedded only."""
 
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ import pytest
 
 import omendb
 
+SERVED = True  # tests taking db or open_db run embedded and against a test server (conftest.py)
+
 DIM = 4
 STORED_IDS = ["s0", "s1", "s2", "s3", "s4"]
 FIXED_QUERY = [0.5, 0.5, 0.5, 0.5]
@@ -21,16 +25,27 @@ Invalid, DimError, Duplicate = omendb.InvalidArgumentError, omendb.DimensionErro
 
 
 @pytest.fixture(params=["memory", "disk"])
-def folder(request, tmp_path) -> Path | None:
-    """Where the database lives: nowhere (in memory) or a folder."""
-    return None if request.param == "memory" else tmp_path / "db"
+def storage(request) -> str:
+    """Where the database lives: "memory" or "disk"."""
+    return request.param
 
 
 @pytest.fixture
-def db(folder):
-    """A fresh database, in memory or on disk; after the test, an on-disk one must reopen with
-    exactly the contents it had."""
-    database = omendb.open(":memory:" if folder is None else folder)
+def folder(storage, backend, tmp_path, servers) -> Path | None:
+    """The database's folder: None in memory; for a server, the folder of the on-disk test server."""
+    if storage == "memory":
+        return None
+    return tmp_path / "db" if backend == "embedded" else servers("disk").path
+
+
+@pytest.fixture
+def db(folder, storage, backend, servers):
+    """A fresh database, in memory or on disk, embedded or served; after the test, an on-disk one
+    must reopen with exactly the contents it had."""
+    if backend == "embedded":
+        database = omendb.open(":memory:" if folder is None else folder)
+    else:
+        database = servers(storage).empty()
     yield database
     if folder is None or database.closed:
         database.close()

@@ -10,8 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import omendb
+from conftest import BACKENDS
 from data import row_ids
 from filter_reference import matches
+
+SERVED = True  # tests taking db or open_db run embedded and against a test server (conftest.py)
 
 TAGS = ["news", "blog", "spam", "wiki"]
 
@@ -28,13 +31,18 @@ def sample_metadata(i: int) -> dict:
     return record
 
 
-@pytest.fixture(scope="module")
-def records():
+def module_database(request, backend: str):
+    """An embedded in-memory database, or a client of this module's test server."""
+    return omendb.open(":memory:") if backend == "embedded" else request.getfixturevalue("module_server").connect()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def records(request):
     """A collection of 3,000 random 8-d vectors with sample_metadata, and that metadata."""
     rng = np.random.default_rng(3)
     vectors = rng.standard_normal((3000, 8)).astype(np.float32)
     metadata = [sample_metadata(i) for i in range(len(vectors))]
-    db = omendb.open(":memory:")
+    db = module_database(request, request.param)
     collection = db.collection("docs", dim=8)
     collection.add(ids=row_ids(len(vectors)), vectors=vectors, metadata=metadata)
     yield collection, vectors, metadata
@@ -135,12 +143,12 @@ def test_get_where_respects_limit_and_delete_where_deletes(db, rng):
 SELECTIVITIES = {"50%": 2, "10%": 10, "1%": 100, "0.1%": 1000}
 
 
-@pytest.fixture(scope="module")
-def sift_with_metadata(siftsmall):
+@pytest.fixture(scope="module", params=BACKENDS)
+def sift_with_metadata(request, siftsmall):
     """siftsmall with metadata: bucket = row % 1000 (for exact selectivities) and year/tag."""
     base = siftsmall.base
     metadata = [{"bucket": i % 1000, "year": 2000 + i % 30, "tag": TAGS[i % 4]} for i in range(len(base))]
-    db = omendb.open(":memory:")
+    db = module_database(request, request.param)
     collection = db.collection("sift", dim=base.shape[1])
     collection.add(ids=row_ids(len(base)), vectors=base, metadata=metadata)
     yield collection, base, siftsmall.queries, metadata

@@ -1,5 +1,6 @@
 """get, delete and upsert: records come back exactly, deleted ids never return, upserts replace,
-and recall holds after deleting 30% of siftsmall."""
+and recall holds after deleting 30% of siftsmall. Every test runs on both backends: embedded, and a
+client of a test server (conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import pytest
 
 import omendb
 from data import row_ids
+
+SERVED = True  # tests taking db or open_db run embedded and against a test server (conftest.py)
 
 
 @pytest.fixture
@@ -95,11 +98,11 @@ def test_calls_on_a_dropped_collection_raise_closed(db, docs):
             call()
 
 
-def test_siftsmall_recall_after_deleting_30_percent(siftsmall):
+def test_siftsmall_recall_after_deleting_30_percent(open_db, siftsmall):
     """After deleting a random 30% of siftsmall, recall@10 at ef=64 against exact search over the
     remaining 70% is at least 0.95, and no deleted id is ever returned."""
     base, queries = siftsmall.base, siftsmall.queries
-    with omendb.open(":memory:") as database:
+    with open_db() as database:
         collection = database.collection("sift", dim=base.shape[1])
         collection.add(ids=row_ids(len(base)), vectors=base)
         deleted = np.random.default_rng(7).permutation(len(base))[: len(base) * 3 // 10]
