@@ -235,6 +235,16 @@ class Collection:
         """``"sq8"`` or ``"none"``: whether graph searches walk on 8-bit codes."""
         return self._engine.quantization
 
+    @property
+    def m(self) -> int:
+        """The graph's links per node (2m on the bottom level), fixed at creation."""
+        return self._engine.m
+
+    @property
+    def ef_construction(self) -> int:
+        """The candidate list size of inserts, fixed at creation."""
+        return self._engine.ef_construction
+
     def __len__(self) -> int:
         if self._engine.closed:
             raise ClosedError(f"collection {self.name!r} is closed")

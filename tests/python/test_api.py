@@ -32,9 +32,10 @@ def test_open_accepts_pathlike_and_threads():
 
 
 def test_collection_is_created_with_its_options(db):
-    """A new collection reports its name, dim and metric and starts empty."""
+    """A new collection reports its name, dim, metric, m and ef_construction and starts empty."""
     collection = db.collection("docs", dim=5, metric="cosine", m=8, ef_construction=50)
     assert (collection.name, collection.dim, collection.metric, len(collection)) == ("docs", 5, "cosine", 0)
+    assert (collection.m, collection.ef_construction, collection.quantization) == (8, 50, "none")
     assert "docs" in repr(collection)
 
 
@@ -52,7 +53,8 @@ def test_collection_get_or_create_returns_the_same_records(db):
 def test_existing_collection_keeps_its_build_options(db):
     """Different m / ef_construction on an existing collection return it unchanged."""
     db.collection("docs", dim=3, m=16)
-    assert db.collection("docs", dim=3, m=4, ef_construction=10).dim == 3
+    kept = db.collection("docs", dim=3, m=4, ef_construction=10)
+    assert (kept.dim, kept.m, kept.ef_construction) == (3, 16, 100)
 
 
 def test_missing_collection_without_dim_raises_not_found(db):

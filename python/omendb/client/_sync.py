@@ -66,6 +66,7 @@ class RemoteCollectionEngine:
         self._database = database
         self.name, self.dim, self.metric, self.quantization = info["name"], info["dim"], info["metric"], \
             info["quantization"]
+        self.m, self.ef_construction = info["m"], info["ef_construction"]
         self._calls = CollectionCalls(self.name)
 
     @property

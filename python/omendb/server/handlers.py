@@ -70,6 +70,8 @@ def info_of(collection: Collection) -> dict:
         "dim": collection.dim,
         "metric": collection.metric,
         "quantization": collection.quantization,
+        "m": collection.m,
+        "ef_construction": collection.ef_construction,
         "size": len(collection),
     }
 
@@ -97,7 +99,7 @@ def open_collection(database: Database, parsed: Parsed) -> Reply:
 
 
 def collection_info(database: Database, name: str) -> Reply:
-    """A collection's name, dim, metric, quantization and size."""
+    """A collection's name, dim, metric, quantization, m, ef_construction and size."""
     return json_reply(info_of(collection_of(database, name)))
 
 
