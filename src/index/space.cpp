@@ -20,11 +20,16 @@ Space::Space(Metric metric, std::size_t dim) : metric_(metric), dim_(dim) {
 }
 
 void Space::prepare(const float* in, float* out) const noexcept {
+  // A row whose norm is 1 to float precision is taken as it is: scaling it would only flip its
+  // last bits, so a stored row read back (get(), an export) and added again stays bit for bit.
+  constexpr double kUnitTolerance = 1e-6;
   float scale = 1.0f;
   if (metric_ == Metric::kCosine) {
     double squared_norm = 0;
     for (std::size_t i = 0; i < dim_; ++i) squared_norm += double{in[i]} * in[i];
-    if (squared_norm > 0) scale = static_cast<float>(1.0 / std::sqrt(squared_norm));
+    if (squared_norm > 0 && std::abs(squared_norm - 1.0) > kUnitTolerance) {
+      scale = static_cast<float>(1.0 / std::sqrt(squared_norm));
+    }
   }
   for (std::size_t i = 0; i < dim_; ++i) out[i] = in[i] * scale;
 }

@@ -31,8 +31,9 @@ class Space {
   }
 
   // Writes `in` to `out` as stored and searched: unchanged for l2 and ip; scaled to unit length for
-  // cosine, where a zero vector stays zero (its cosine distance to everything is 1). `in` and `out`
-  // may alias. Cost: O(dim).
+  // cosine, where a zero vector stays zero (its cosine distance to everything is 1) and a vector of
+  // norm 1 within 1e-6 (squared) stays bit for bit, so preparing a prepared row changes nothing.
+  // `in` and `out` may alias. Cost: O(dim).
   void prepare(const float* in, float* out) const noexcept;
 
  private:

@@ -56,5 +56,17 @@ TEST(Space, PrepareNormalisesTinyAndHugeVectorsUnderCosine) {
   }
 }
 
+TEST(Space, PreparingAPreparedRowUnderCosineChangesNoBit) {
+  for (std::size_t dim : {3, 16, 128, 768}) {
+    const Space space(Metric::kCosine, dim);
+    std::vector<float> row(dim);
+    for (std::size_t i = 0; i < dim; ++i) row[i] = 0.37f * static_cast<float>(i % 7) - 1.1f;
+    space.prepare(row.data(), row.data());
+    std::vector<float> again = row;
+    space.prepare(again.data(), again.data());
+    EXPECT_EQ(again, row) << "dim " << dim;
+  }
+}
+
 }  // namespace
 }  // namespace omendb
