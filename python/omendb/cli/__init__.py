@@ -1,5 +1,5 @@
 """The ``omendb`` command: inspect, import, export, search, check and maintain a database folder, and
-serve it over HTTP.
+serve it over HTTP or as MCP tools.
 
 Exit codes: 0 success, 1 the operation failed (a database error, a bad input file, ...), 2 the
 command line was wrong. Errors are one line on stderr."""
@@ -30,6 +30,7 @@ for _command in (
     maintenance.compact,
     maintenance.checkpoint,
     serving.command,
+    serving.mcp_command,
 ):
     cli.add_command(_command)
 

@@ -1,4 +1,5 @@
-"""``omendb serve``: the database behind an HTTP port (omendb.server, docs/server.md)."""
+"""``omendb serve`` and ``omendb mcp``: the database behind an HTTP port, or as Model Context
+Protocol tools (omendb.server, docs/server.md)."""
 
 from __future__ import annotations
 
@@ -32,3 +33,19 @@ def command(path: Path, host: str, port: int, api_key_file: Optional[Path], thre
     from ..server import serve
 
     serve(path, host=host, port=port, api_key_file=api_key_file, threads=threads, log_level=log_level)
+
+
+@click.command("mcp", short_help="Serve the database as MCP tools (search, get, add) over stdio.")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--transport", type=click.Choice(["stdio", "sse", "streamable-http"]), default="stdio",
+              show_default=True, help="How the MCP client talks to this process.")
+@click.option("--read-only", is_flag=True, help="Open without the write lock (beside a writer); no add tool.")
+def mcp_command(path: Path, transport: str, read_only: bool) -> None:
+    """Open the database at PATH and serve it as Model Context Protocol tools (list_collections,
+    search, get, add) until the client disconnects. An MCP client starts it as
+    {"command": "omendb", "args": ["mcp", "PATH"]}."""
+    if importlib.util.find_spec("mcp") is None:
+        raise CliError("omendb mcp needs the mcp package: pip install 'omendb[mcp]'")
+    from ..server.mcp import serve_mcp
+
+    serve_mcp(path, transport=transport, read_only=read_only)
