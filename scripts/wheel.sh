@@ -28,7 +28,10 @@ test_wheel() {
   venv="$scratch/venv"
   echo "==> fresh venv $venv with dist/$(basename dist/omendb-*.whl)"
   python -m venv "$venv"
-  "$venv/bin/python" -m pip install -q dist/omendb-*.whl pytest hypothesis
+  # [server]: the API tests also run against a server (conftest.py's backend fixture).
+  local wheel
+  wheel=$(ls dist/omendb-*.whl)
+  "$venv/bin/python" -m pip install -q "$wheel[server]" pytest hypothesis
   local core
   core=$("$venv/bin/python" -c "import omendb._core as c; print(c.__file__)")
   if ldd "$core" | grep -E "libisal|libroaring" | grep -v "omendb.libs/"; then
