@@ -12,8 +12,9 @@ the test reopens the database and requires:
   flight when the kill came (never anything in between: a partial batch is a failure), record
   by record, bit for bit (vector bytes and metadata values and types);
 - len() and a metadata count agree with the model;
-- a search for a sample of stored vectors finds each at distance 0, and recall@10 at ef=64
-  against exact search is at least 0.95;
+- a graph search for a sample of stored vectors finds each at distance 0 (at ef=64, or at ef=500
+  for at most 0.1% of all such searches: see SELF_MISS_CEILING), and recall@10 at ef=64 against
+  exact search is at least 0.95;
 - the database takes writes after the reopen, and they survive a close and another reopen.
 
 Readers: one read-only process (tests/python/crash_reader.py) per trial (two in `make
@@ -77,6 +78,14 @@ CHILD_ENV = dict(os.environ, OPENBLAS_NUM_THREADS="1")
 SEARCH_SAMPLE = 30
 RECALL_QUERIES = 20
 RECALL_FLOOR = 0.95
+# Graph search is approximate, also for a stored vector: a self-search at ef=64 misses now and then
+# without any crash (trial 5577 of a 10,000-trial run: 'b23_2' of seed 6577 is missed by the same
+# workload run to the end with no kill). On 100,000 x 128 clustered vectors, one query per stored
+# vector at ef=64 misses 3 of 5,000 in OmenDB and 6 of 5,000 in hnswlib (same m and
+# ef_construction). A miss at ef=64 must be found at ef=500 (linked and reachable), and all trials
+# together may miss at most this share of their self-searches; a graph damaged by a crash misses
+# far more.
+SELF_MISS_CEILING = 0.001
 
 SUMMARY: list = []  # one dict per finished trial, printed by the last test
 
@@ -277,32 +286,37 @@ def leftovers(path: Path) -> list:
 # --- the checks after reopening
 
 
-def check_search(col, records: dict, rng: np.random.Generator) -> float:
-    """Every sampled stored vector is found at distance 0; returns recall@10 at ef=64 against
-    exact search on random queries."""
+def check_search(col, records: dict, rng: np.random.Generator) -> tuple:
+    """Every sampled stored vector is found at distance 0 by graph search: at ef=64, or else at
+    ef=500 (a miss at ef=64 is counted: graph search is approximate, see SELF_MISS_CEILING);
+    returns (recall@10 at ef=64 against exact search on random queries, misses at ef=64, samples)."""
     ids = sorted(records)
-    for index in rng.choice(len(ids), size=min(SEARCH_SAMPLE, len(ids)), replace=False):
+    sample = rng.choice(len(ids), size=min(SEARCH_SAMPLE, len(ids)), replace=False)
+    misses = 0
+    for index in sample:
         record_id = ids[index]
         vector = np.frombuffer(records[record_id][0], dtype=np.float32)
         hits = col.search(vector, k=10, ef=64)
-        if not any(hit.id == record_id and hit.distance == 0 for hit in hits):
+        if any(hit.id == record_id and hit.distance == 0 for hit in hits):
+            continue
+        misses += 1
+        wide = col.search(vector, k=10, ef=500)
+        if not any(hit.id == record_id and hit.distance == 0 for hit in wide):
             exact = col.search(vector, k=1, exact=True)
-            wide = col.search(vector, k=10, ef=500)
             raise AssertionError(
-                f"search(ef=64) for the stored vector of {record_id!r} did not find it at distance 0 "
-                f"(best hits {[(hit.id, hit.distance) for hit in hits[:3]]}); exact search finds "
-                f"{[(hit.id, hit.distance) for hit in exact]}; ef=500 finds it: "
-                f"{any(hit.id == record_id for hit in wide)}"
+                f"graph search (ef=64 and ef=500) for the stored vector of {record_id!r} did not find it "
+                f"at distance 0 (best hits {[(hit.id, hit.distance) for hit in wide[:3]]}); exact search "
+                f"finds {[(hit.id, hit.distance) for hit in exact]}"
             )
     if len(ids) <= 10:
-        return 1.0
+        return 1.0, misses, len(sample)
     found = total = 0
     for query in rng.standard_normal((RECALL_QUERIES, workload.DIM)).astype(np.float32):
         exact = {hit.id for hit in col.search(query, k=10, exact=True)}
         approximate = {hit.id for hit in col.search(query, k=10, ef=64)}
         found += len(exact & approximate)
         total += len(exact)
-    return found / total
+    return found / total, misses, len(sample)
 
 
 def check_reopened(path: Path, trial: Trial, candidates: list, before_writes=lambda: None) -> dict:
@@ -318,7 +332,7 @@ def check_reopened(path: Path, trial: Trial, candidates: list, before_writes=lam
         )
         before_writes()
         records = workload.states_at(trial.seed, [state])["states"][state]
-        recall = None
+        recall, misses, sampled = None, 0, 0
         if records is None:
             col = db.collection(workload.COLLECTION, dim=workload.DIM)
         else:
@@ -326,7 +340,7 @@ def check_reopened(path: Path, trial: Trial, candidates: list, before_writes=lam
             flagged = sum(1 for _, meta in records.values() if meta.get("flag") is True)
             assert col.count({"flag": True}) == flagged, "a metadata count disagrees with the records"
             if records:
-                recall = check_search(col, records, np.random.default_rng(trial.seed))
+                recall, misses, sampled = check_search(col, records, np.random.default_rng(trial.seed))
                 assert recall >= RECALL_FLOOR, f"recall@10 at ef=64 is {recall:.3f} < {RECALL_FLOOR}"
         # Writable after the reopen, and the new writes are durable.
         size = len(col)
@@ -344,7 +358,8 @@ def check_reopened(path: Path, trial: Trial, candidates: list, before_writes=lam
         first, last = col.get([new_ids[0], new_ids[4]])
         assert last is None and first.metadata == {"after": "replaced"}
         assert first.vector.tobytes() == vectors[1].tobytes()
-    return {"state": state, "recall": recall, "records": 0 if records is None else len(records)}
+    return {"state": state, "recall": recall, "self_misses": misses, "self_searches": sampled,
+            "records": 0 if records is None else len(records)}
 
 
 # --- the read-only processes beside the writers
@@ -664,6 +679,8 @@ def test_crash_summary(capsys):
     replay_kills = sum(1 for r in SUMMARY for where in r["landings"][1:] if where.startswith("in open"))
     seconds = sum(result["seconds"] for result in SUMMARY)
     recalls = [r["recall"] for r in SUMMARY if r["recall"] is not None]
+    self_misses = sum(r["self_misses"] for r in SUMMARY)
+    self_searches = sum(r["self_searches"] for r in SUMMARY)
     lines = [
         "",
         f"crash test: {len(SUMMARY)} trials passed in {seconds:.1f} s (sync: {dict(syncs)}; writer rounds: {dict(sorted(rounds.items()))})",
@@ -675,6 +692,8 @@ def test_crash_summary(capsys):
         f"  kills during a later writer's open (log replay): {replay_kills}",
         f"  records at the check: median {int(np.median([r['records'] for r in SUMMARY]))}, "
         f"max {max(r['records'] for r in SUMMARY)}; min recall@10 (ef=64) {min(recalls) if recalls else float('nan'):.3f}",
+        f"  searches for a stored vector after the reopen: {self_searches}; not at distance 0 at ef=64 (found at "
+        f"ef=500): {self_misses}",
     ]
     readers = collections.Counter()
     for result in SUMMARY:
@@ -696,3 +715,7 @@ def test_crash_summary(capsys):
         ]
     with capsys.disabled():
         print("\n".join(lines))
+    assert self_misses <= max(1, SELF_MISS_CEILING * self_searches), (
+        f"{self_misses} of {self_searches} searches for a stored vector missed it at ef=64 (at most "
+        f"{SELF_MISS_CEILING:.1%} allowed)"
+    )
