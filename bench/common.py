@@ -11,7 +11,6 @@ import math
 import os
 import platform
 import statistics
-import time
 from importlib import metadata
 from pathlib import Path
 from typing import Callable, Iterable, Optional, Sequence

@@ -263,7 +263,7 @@ class Collection:
         Raises DuplicateIdError (an id exists or repeats), DimensionError or
         InvalidArgumentError, changing nothing.
         """
-        self._engine.add(*self._batch(ids, vectors, metadata))
+        self._engine.add(*_batch_arguments(ids, vectors, metadata, self.dim, self.name))
 
     def upsert(
         self,
@@ -276,7 +276,7 @@ class Collection:
         Takes the arguments of ``add``; all records are written or none. An id repeated within
         the batch raises DuplicateIdError.
         """
-        self._engine.upsert(*self._batch(ids, vectors, metadata))
+        self._engine.upsert(*_batch_arguments(ids, vectors, metadata, self.dim, self.name))
 
     def delete(self, ids: Optional[Sequence[str]] = None, *, where: Filter = None) -> int:
         """Delete the records with these ids, or those matching ``where``; returns how many were
@@ -288,7 +288,7 @@ class Collection:
             raise InvalidArgumentError("delete() takes ids or where=, exactly one of them")
         if where is not None:
             return self._engine.delete_where(where)
-        return self._engine.delete(self._ids(ids))
+        return self._engine.delete(_id_list(ids))
 
     def compact(self) -> int:
         """Rebuild storage without deleted records; returns how many slots were reclaimed.
@@ -313,37 +313,11 @@ class Collection:
             return self._engine.find(where, limit)
         if limit is not None:
             raise InvalidArgumentError("limit= goes with where=, not with ids")
-        return self._engine.get(self._ids(ids))
+        return self._engine.get(_id_list(ids))
 
     def count(self, where: Filter = None) -> int:
         """How many records match ``where`` (all of them when it is None)."""
         return self._engine.count(where)
-
-    def _ids(self, ids: Any) -> Sequence[str]:
-        if isinstance(ids, (str, bytes)) or not isinstance(ids, Sequence):
-            ids = _as_list(ids, "ids")
-        return ids
-
-    def _batch(self, ids: Any, vectors: Any, metadata: Any) -> tuple:
-        """Checks and converts the arguments of add/upsert: (ids, float32 matrix, metadata)."""
-        ids = self._ids(ids)
-        if len(ids) == 0:
-            raise InvalidArgumentError("add() needs at least one record, got an empty batch")
-        matrix = self._matrix(vectors, "vectors")
-        if len(ids) != matrix.shape[0]:
-            raise InvalidArgumentError(
-                f"ids and vectors differ in length: {len(ids)} ids, {matrix.shape[0]} vectors"
-            )
-        if metadata is not None:
-            if isinstance(metadata, (str, bytes, dict)) or not isinstance(metadata, Sequence):
-                metadata = _as_list(metadata, "metadata")
-            if len(metadata) != len(ids):
-                raise InvalidArgumentError(
-                    f"metadata must be omitted or hold one entry per id: {len(ids)} ids, "
-                    f"{len(metadata)} metadata entries"
-                )
-            metadata = [{} if entry is None else entry for entry in metadata]
-        return ids, matrix, metadata
 
     def search(
         self, vector: Any, k: int = 10, ef: Optional[int] = None, exact: bool = False, where: Filter = None
@@ -360,13 +334,7 @@ class Collection:
         hits = self._engine.search_fast(vector, k, ef, exact, where)  # the common call, unconverted
         if hits is not None:
             return hits
-        query = _as_float32(vector, "vector")
-        if query.ndim != 1:
-            raise DimensionError(f"vector must be 1-D of length {self.dim}, got shape {query.shape}")
-        if query.shape[0] != self.dim:
-            raise DimensionError(
-                f"vector has dimension {query.shape[0]}; collection {self.name!r} has dim={self.dim}"
-            )
+        query = _query_vector(vector, self.dim, self.name)
         return self._engine.search(query, _positive_int(k, "k"), _ef(ef), bool(exact), where)
 
     def search_batch(
@@ -378,7 +346,7 @@ class Collection:
         of shape (n, k), each row best first. Where the collection holds fewer than k records, rows
         are padded with id "" and distance inf.
         """
-        queries = self._matrix(vectors, "vectors")
+        queries = _matrix(vectors, "vectors", self.dim, self.name)
         code_points, distances = self._engine.search_batch(
             queries, _positive_int(k, "k"), _ef(ef), bool(exact), where
         )
@@ -386,18 +354,56 @@ class Collection:
         ids = code_points.view(f"<U{width}").reshape(code_points.shape[0], code_points.shape[1])
         return ids, distances
 
-    def _matrix(self, values: Any, what: str) -> np.ndarray:
-        matrix = _as_float32(values, what)
-        if matrix.ndim != 2:
-            raise DimensionError(f"{what} must be 2-D (n, {self.dim}), got shape {matrix.shape}")
-        if matrix.shape[1] != self.dim:
-            raise DimensionError(
-                f"{what} have dimension {matrix.shape[1]}; collection {self.name!r} has dim={self.dim}"
-            )
-        return matrix
-
     def __repr__(self) -> str:
         return f"<omendb.Collection {self.name!r} dim={self.dim} metric={self.metric} size={len(self)}>"
+
+
+def _id_list(ids: Any) -> Sequence[str]:
+    """``ids`` as a sequence (a lone str or a non-sequence is rejected with InvalidArgumentError)."""
+    if isinstance(ids, (str, bytes)) or not isinstance(ids, Sequence):
+        ids = _as_list(ids, "ids")
+    return ids
+
+
+def _batch_arguments(ids: Any, vectors: Any, metadata: Any, dim: int, name: str) -> tuple:
+    """Checks and converts the arguments of add/upsert for a collection of dimension ``dim``:
+    (ids, float32 matrix, metadata list or None). Raises before anything is written."""
+    ids = _id_list(ids)
+    if len(ids) == 0:
+        raise InvalidArgumentError("add() needs at least one record, got an empty batch")
+    matrix = _matrix(vectors, "vectors", dim, name)
+    if len(ids) != matrix.shape[0]:
+        raise InvalidArgumentError(f"ids and vectors differ in length: {len(ids)} ids, {matrix.shape[0]} vectors")
+    if metadata is not None:
+        if isinstance(metadata, (str, bytes, dict)) or not isinstance(metadata, Sequence):
+            metadata = _as_list(metadata, "metadata")
+        if len(metadata) != len(ids):
+            raise InvalidArgumentError(
+                f"metadata must be omitted or hold one entry per id: {len(ids)} ids, "
+                f"{len(metadata)} metadata entries"
+            )
+        metadata = [{} if entry is None else entry for entry in metadata]
+    return ids, matrix, metadata
+
+
+def _query_vector(vector: Any, dim: int, name: str) -> np.ndarray:
+    """``vector`` as a float32 vector of length ``dim``, or DimensionError naming collection ``name``."""
+    query = _as_float32(vector, "vector")
+    if query.ndim != 1:
+        raise DimensionError(f"vector must be 1-D of length {dim}, got shape {query.shape}")
+    if query.shape[0] != dim:
+        raise DimensionError(f"vector has dimension {query.shape[0]}; collection {name!r} has dim={dim}")
+    return query
+
+
+def _matrix(values: Any, what: str, dim: int, name: str) -> np.ndarray:
+    """``values`` as a float32 (n, dim) matrix, or DimensionError naming collection ``name``."""
+    matrix = _as_float32(values, what)
+    if matrix.ndim != 2:
+        raise DimensionError(f"{what} must be 2-D (n, {dim}), got shape {matrix.shape}")
+    if matrix.shape[1] != dim:
+        raise DimensionError(f"{what} have dimension {matrix.shape[1]}; collection {name!r} has dim={dim}")
+    return matrix
 
 
 def _as_float32(values: Any, what: str) -> np.ndarray:

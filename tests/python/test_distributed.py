@@ -10,7 +10,6 @@ OMENDB_RAY_KILLS sets the kills of each kill test (default 4; the closing number
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -24,6 +23,7 @@ import omendb
 ray = pytest.importorskip("ray")
 od = pytest.importorskip("omendb.distributed")
 from omendb.distributed._routing import shard_of  # noqa: E402
+from omendb.distributed._shards import kill_random_actor  # noqa: E402
 
 DIM = 16
 KILLS = int(os.environ.get("OMENDB_RAY_KILLS", "4"))
@@ -247,18 +247,7 @@ def test_add_dataset_loads_a_ray_dataset_by_id(db):
 
 def kill_a_shard(col, rng) -> None:
     """SIGKILLs the process of a random primary or replica of ``col``."""
-    copies = col._shards.primaries + [c for cs in col._shards.replicas for c in cs]
-    actor = copies[rng.integers(len(copies))]
-    deadline = time.monotonic() + 120
-    while True:  # the actor may still be restarting from the last kill
-        try:
-            pid = ray.get(actor.where.remote(), timeout=120)["pid"]
-            break
-        except ray.exceptions.RayActorError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-    os.kill(pid, signal.SIGKILL)
+    kill_random_actor(col._shards, rng)
 
 
 def test_shards_killed_during_a_load_lose_nothing_acknowledged(db):

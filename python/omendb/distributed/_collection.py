@@ -11,8 +11,8 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from .._api import Filter, _as_float32, _as_list, _ef, _positive_int
-from .._errors import ClosedError, DimensionError, DuplicateIdError, InvalidArgumentError
+from .._api import Filter, _batch_arguments, _ef, _id_list, _matrix, _positive_int, _query_vector
+from .._errors import ClosedError, DuplicateIdError, InvalidArgumentError
 from ..client._records import Hit, Record
 from . import _routing
 from ._dataset import add_dataset
@@ -89,7 +89,7 @@ class Collection:
             raise InvalidArgumentError("delete() takes ids or where=, exactly one of them")
         if where is not None:
             return sum(self._shards.write_all(lambda actor: actor.delete.remote(None, where)))
-        ids = self._ids(ids)
+        ids = list(_id_list(ids))
         parts = _routing.split(ids, self._shards.count)
         results = self._shards.write(
             {shard: _bind("delete", [ids[i] for i in rows], None) for shard, rows in parts.items()}
@@ -141,7 +141,7 @@ class Collection:
             return [Record(*row) for row in found[:limit]]
         if limit is not None:
             raise InvalidArgumentError("limit= goes with where=, not with ids")
-        ids = self._ids(ids)
+        ids = list(_id_list(ids))
         parts = _routing.split(ids, self._shards.count)
         answers = self._shards.read({shard: _bind("get", [ids[i] for i in rows]) for shard, rows in parts.items()})
         records: list = [None] * len(ids)
@@ -157,9 +157,7 @@ class Collection:
     def search(self, vector: Any, k: int = 10, ef: Optional[int] = None, exact: bool = False, where: Filter = None) -> list:
         """The k nearest records over all shards, best first (each shard's k nearest, merged)."""
         self._check_open()
-        query = _as_float32(vector, "vector")
-        if query.ndim != 1 or query.shape[0] != self.dim:
-            raise DimensionError(f"vector must be 1-D of length {self.dim}, got shape {query.shape}")
+        query = _query_vector(vector, self.dim, self.name)
         k, ef = _positive_int(k, "k"), (None if ef is None else _ef(ef))
         answers = self._shards.read_all(lambda actor: actor.search.remote(query, k, ef, bool(exact), where))
         merged = sorted((hit for hits in answers for hit in hits), key=lambda hit: hit[1])
@@ -170,7 +168,7 @@ class Collection:
     ) -> tuple:
         """(ids, distances) of shape (n, k), rows best first, padded with "" and inf."""
         self._check_open()
-        queries = self._matrix(vectors, "vectors")
+        queries = _matrix(vectors, "vectors", self.dim, self.name)
         k, ef = _positive_int(k, "k"), (None if ef is None else _ef(ef))
         answers = self._shards.read_all(lambda actor: actor.search_batch.remote(queries, k, ef, bool(exact), where))
         ids = np.concatenate([a[0].astype(object) for a in answers], axis=1)
@@ -197,37 +195,11 @@ class Collection:
     def _batch(self, ids: Any, vectors: Any, metadata: Any) -> tuple:
         """The embedded add()'s checks and conversions, then the engine's own (_routing)."""
         self._check_open()
-        ids = self._ids(ids)
-        if len(ids) == 0:
-            raise InvalidArgumentError("add() needs at least one record, got an empty batch")
-        matrix = self._matrix(vectors, "vectors")
-        if len(ids) != matrix.shape[0]:
-            raise InvalidArgumentError(f"ids and vectors differ in length: {len(ids)} ids, {matrix.shape[0]} vectors")
-        if metadata is not None:
-            if isinstance(metadata, (str, bytes, dict)) or not isinstance(metadata, Sequence):
-                metadata = _as_list(metadata, "metadata")
-            if len(metadata) != len(ids):
-                raise InvalidArgumentError(
-                    f"metadata must be omitted or hold one entry per id: {len(ids)} ids, {len(metadata)} metadata entries"
-                )
-            metadata = [{} if entry is None else entry for entry in metadata]
+        ids, matrix, metadata = _batch_arguments(ids, vectors, metadata, self.dim, self.name)
+        ids = list(ids)
         _routing.check_batch(ids, metadata)
         _routing.check_finite(matrix, "vectors")
         return ids, matrix, metadata
-
-    def _matrix(self, values: Any, what: str) -> np.ndarray:
-        matrix = _as_float32(values, what)
-        if matrix.ndim != 2:
-            raise DimensionError(f"{what} must be 2-D (n, {self.dim}), got shape {matrix.shape}")
-        if matrix.shape[1] != self.dim:
-            raise DimensionError(f"{what} have dimension {matrix.shape[1]}; collection {self.name!r} has dim={self.dim}")
-        return matrix
-
-    @staticmethod
-    def _ids(ids: Any) -> list:
-        if isinstance(ids, (str, bytes)) or not isinstance(ids, Sequence):
-            ids = _as_list(ids, "ids")
-        return list(ids)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -244,7 +216,7 @@ class Collection:
         try:
             self._shards.write_all(lambda actor: actor.destroy.remote() if destroy else actor.close.remote())
         finally:
-            for actor in self._shards.primaries + [c for copies in self._shards.replicas for c in copies]:
+            for actor in self._shards.actors:
                 ray.kill(actor, no_restart=True)
 
     def __repr__(self) -> str:

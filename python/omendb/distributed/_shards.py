@@ -33,6 +33,11 @@ class ShardSet:
     def count(self) -> int:
         return len(self.primaries)
 
+    @property
+    def actors(self) -> list:
+        """Every actor handle: the primaries, then the replicas."""
+        return self.primaries + [copy for copies in self.replicas for copy in copies]
+
     def write(self, calls: dict) -> dict:
         """Runs ``calls`` ({shard: f(primary handle) -> ObjectRef}) on the primaries, in parallel;
         returns {shard: result}."""
@@ -83,6 +88,29 @@ class ShardSet:
                     pick, call = calls[shard]
                     pending[shard] = call(pick())
         return results
+
+
+def kill_random_actor(shards: ShardSet, rng, wait_seconds: float = RETRY_SECONDS) -> None:
+    """SIGKILLs the process of one actor of ``shards`` picked with ``rng`` (a NumPy Generator),
+    first waiting up to ``wait_seconds`` for it to answer (it may be restarting from an earlier
+    kill). For OmenDB's kill tests and benchmarks: Ray restarts the actor, which reopens its folder."""
+    import os
+    import signal
+
+    import ray
+    from ray.exceptions import GetTimeoutError, RayActorError
+
+    actor = shards.actors[rng.integers(len(shards.actors))]
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            pid = ray.get(actor.where.remote(), timeout=wait_seconds)["pid"]
+            break
+        except (RayActorError, GetTimeoutError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(_PAUSE_SECONDS)
+    os.kill(pid, signal.SIGKILL)
 
 
 def _settle(refs, deadline: float) -> None:
