@@ -217,13 +217,27 @@ class HnswIndex {
   Neighbor find_candidates(std::uint32_t slot, Neighbor nearest, int level, std::uint32_t limit,
                            Workspace& ws) const;
   int random_level(std::uint32_t slot) const noexcept;
+  // The slack of the neighbour heuristic (choose_diverse in hnsw_insert.cpp). A node choosing its
+  // own neighbours (an insert, a relink) uses kNewNodeSlack for l2 and cosine, whose distances are
+  // non-negative (squared Euclidean, or proportional to it on unit vectors), and the strict rule
+  // for ip, whose distances may be negative, where scaling would not relax it. Pruning a full list
+  // (back-links, repairs) stays strict: relaxing it too kept lists full, so that every back-link
+  // ran the heuristic, for little more recall. Measured on clustered 100,000 x 128, sq8, m=16,
+  // ef_construction=100: single-query QPS at recall 0.95 +8%, at 0.99 +16% against the strict
+  // rule, for 0-17% of build speed (siftsmall, MNIST, MiniLM, clustered); slack everywhere gained
+  // 3 more points at 0.95 for 7-26% of build speed.
+  static constexpr float kNewNodeSlack = 1.15f;
+  static constexpr float kStrictSlack = 1.0f;
+  float new_node_slack() const noexcept {
+    return space_.metric() == Metric::kIp ? kStrictSlack : kNewNodeSlack;
+  }
   // The heuristic on exact distances: `sorted_candidates` carry exact distances to the node.
   void select_neighbors(std::span<const Neighbor> sorted_candidates, std::size_t max_count,
-                        std::vector<Neighbor>& selected) const;
+                        float slack, std::vector<Neighbor>& selected) const;
   // The heuristic of the write path: on code distances when quantized (the candidates carry code
   // distances to the node), else select_neighbors.
   void choose_neighbors(std::span<const Neighbor> sorted_candidates, std::size_t max_count,
-                        std::vector<Neighbor>& selected, Workspace& ws) const;
+                        float slack, std::vector<Neighbor>& selected, Workspace& ws) const;
   void connect(std::uint32_t slot, int level, std::span<const Neighbor> selected, Workspace& ws);
   void add_link(std::uint32_t from, std::uint32_t to, float distance, int level, Workspace& ws);
   void write_list(std::uint32_t node, int level, std::span<const Neighbor> neighbors,

@@ -29,15 +29,17 @@ int HnswIndex::random_level(std::uint32_t slot) const noexcept {
 
 namespace {
 
-// The heuristic of the HNSW paper (algorithm 4, without extending candidates): walk the candidates
-// nearest first and keep one only if it is closer to the base node than to every node kept so
-// far. This keeps links pointing in diverse directions, which is what makes the graph navigable
-// on clustered data. Distances to the base come with the candidates and are not recomputed;
+// The heuristic of the HNSW paper (algorithm 4, without extending candidates), relaxed by `slack`
+// as Vamana's robust pruning relaxes it by alpha: walk the candidates nearest first and keep one
+// unless some node kept so far is closer to it, by a factor of `slack`, than the base node is.
+// This keeps links pointing in diverse directions, which is what makes the graph navigable on
+// clustered data; slack > 1 also keeps some longer links the strict rule (slack 1) drops, which
+// shortens walks. Distances to the base come with the candidates and are not recomputed;
 // distance_to_kept(candidate, i) gives the distance to selected[i], and on_keep(slot, i) is called
 // as a candidate becomes selected[i].
 template <class DistanceToKept, class OnKeep>
 void choose_diverse(std::span<const Neighbor> sorted_candidates, std::size_t max_count,
-                    std::vector<Neighbor>& selected, DistanceToKept distance_to_kept,
+                    float slack, std::vector<Neighbor>& selected, DistanceToKept distance_to_kept,
                     OnKeep on_keep) {
   selected.clear();
   if (sorted_candidates.size() <= max_count) {  // room for all: pruning would only lose links
@@ -48,7 +50,7 @@ void choose_diverse(std::span<const Neighbor> sorted_candidates, std::size_t max
     if (selected.size() >= max_count) break;
     bool diverse = true;
     for (std::size_t i = 0; i < selected.size(); ++i) {
-      if (distance_to_kept(candidate.slot, i) < candidate.distance) {
+      if (slack * distance_to_kept(candidate.slot, i) < candidate.distance) {
         diverse = false;
         break;
       }
@@ -63,9 +65,9 @@ void choose_diverse(std::span<const Neighbor> sorted_candidates, std::size_t max
 }  // namespace
 
 void HnswIndex::select_neighbors(std::span<const Neighbor> sorted_candidates, std::size_t max_count,
-                                 std::vector<Neighbor>& selected) const {
+                                 float slack, std::vector<Neighbor>& selected) const {
   choose_diverse(
-      sorted_candidates, max_count, selected,
+      sorted_candidates, max_count, slack, selected,
       [&](std::uint32_t slot, std::size_t i) {
         return space_.distance(vectors_.row(slot), vectors_.row(selected[i].slot));
       },
@@ -76,15 +78,15 @@ void HnswIndex::select_neighbors(std::span<const Neighbor> sorted_candidates, st
 // one code kernel call, so no float row is read (at dim 768 the float distances were a third of
 // the build).
 void HnswIndex::choose_neighbors(std::span<const Neighbor> sorted_candidates,
-                                 std::size_t max_count, std::vector<Neighbor>& selected,
-                                 Workspace& ws) const {
+                                 std::size_t max_count, float slack,
+                                 std::vector<Neighbor>& selected, Workspace& ws) const {
   if (!codes_) {
-    select_neighbors(sorted_candidates, max_count, selected);
+    select_neighbors(sorted_candidates, max_count, slack, selected);
     return;
   }
   if (ws.kept_queries.size() < max_count) ws.kept_queries.resize(max_count);
   choose_diverse(
-      sorted_candidates, max_count, selected,
+      sorted_candidates, max_count, slack, selected,
       [&](std::uint32_t slot, std::size_t i) { return ws.kept_queries[i].distance(*codes_, slot); },
       [&](std::uint32_t slot, std::size_t i) {
         ws.kept_queries[i].prepare_from_codes(*codes_, slot, space_.metric());
@@ -119,7 +121,7 @@ void HnswIndex::add_link(std::uint32_t from, std::uint32_t to, float distance, i
     ws.pruned.push_back({distance_from(ws.links[i]), ws.links[i]});
   }
   std::sort(ws.pruned.begin(), ws.pruned.end());
-  choose_neighbors(ws.pruned, max_degree, ws.kept, ws);
+  choose_neighbors(ws.pruned, max_degree, kStrictSlack, ws.kept, ws);
   write_list(from, level, ws.kept, ws);
 }
 
@@ -156,7 +158,7 @@ void HnswIndex::connect(std::uint32_t slot, int level, std::span<const Neighbor>
         ws.pruned.push_back({distance, id});
       }
       std::sort(ws.pruned.begin(), ws.pruned.end());
-      choose_neighbors(ws.pruned, graph_.max_degree(level), ws.kept, ws);
+      choose_neighbors(ws.pruned, graph_.max_degree(level), kStrictSlack, ws.kept, ws);
       write_list(slot, level, ws.kept, ws);
     } else {
       graph_.set_neighbors(slot, level, ws.ids);
@@ -224,7 +226,8 @@ void HnswIndex::insert(std::uint32_t slot, std::uint32_t limit, Workspace& ws) {
   }
   for (int l = top; l >= 0; --l) {
     nearest = find_candidates(slot, nearest, l, limit, ws);
-    choose_neighbors(ws.sorted, params_.m, ws.selected_by_level[static_cast<std::size_t>(l)], ws);
+    choose_neighbors(ws.sorted, params_.m, new_node_slack(),
+                     ws.selected_by_level[static_cast<std::size_t>(l)], ws);
   }
   for (int l = 0; l <= top; ++l) {
     const std::vector<Neighbor>& selected = ws.selected_by_level[static_cast<std::size_t>(l)];

@@ -138,7 +138,7 @@ void HnswIndex::relink(std::uint32_t node, Entry entry, const std::vector<std::u
     return n.slot == node || !reached[n.slot] || is_deleted(n.slot);
   });
   if (ws.sorted.empty()) ws.sorted.push_back(start);  // the entry point is reachable and live
-  select_neighbors(ws.sorted, params_.m, ws.selected);
+  select_neighbors(ws.sorted, params_.m, new_node_slack(), ws.selected);
   connect(node, 0, ws.selected, ws);
 
   // The nearest reached node makes `node` reachable; its nearest neighbour (they may differ when

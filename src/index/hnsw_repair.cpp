@@ -61,7 +61,7 @@ void HnswIndex::repair_node(std::uint32_t node, std::uint32_t deleted, int level
   const std::uint32_t bridged = graph_.copy_neighbors(deleted, level, ws.unvisited.data());
   for (std::uint32_t i = 0; i < bridged; ++i) consider(ws.unvisited[i]);
   std::sort(ws.pruned.begin(), ws.pruned.end());
-  select_neighbors(ws.pruned, graph_.max_degree(level), ws.kept);
+  select_neighbors(ws.pruned, graph_.max_degree(level), kStrictSlack, ws.kept);
   write_list(node, level, ws.kept, ws);
 }
 
