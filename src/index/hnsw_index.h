@@ -201,8 +201,14 @@ class HnswIndex {
   // --- hnsw_search.cpp
   void search_prepared(const float* query, std::size_t k, std::size_t ef, bool exact, Workspace& ws,
                        std::vector<Neighbor>& out) const;
+  // How many of a code walk's nearest candidates are re-ranked with the floats, per result asked
+  // for (at most ef). Re-ranking all ef candidates instead returned the same recall@10 at every ef
+  // from 12 to 64 on clustered 100,000 x 128 and x 768, siftsmall, MNIST and MiniLM (the true
+  // nearest are rarely beyond 2k by code distance), and cost more: at 768-d, 26% of QPS at ef=64.
+  static constexpr std::size_t kRerankPerResult = 2;
   // The graph search of a quantized index: walks level 0 on the codes with candidate list `ef`,
-  // then re-ranks the live candidates with the float rows into ws.results (k nearest).
+  // then re-ranks the live candidates among the nearest min(ef, kRerankPerResult * k) with the
+  // float rows into ws.results (k nearest).
   void search_codes(const float* query, std::size_t k, std::size_t ef, Entry entry,
                     std::uint32_t limit, Workspace& ws) const;
   // Re-ranks the live nodes of ws.candidates (nearest first, at most `count`) with exact distances

@@ -31,7 +31,7 @@ void HnswIndex::search_codes(const float* query, std::size_t k, std::size_t ef, 
   const Neighbor start{scorer.distance(entry.slot), entry.slot};
   const Neighbor nearest = greedy_descend(scorer, start, entry.level, 0, limit, ws);
   search_level(scorer, nearest, 0, ef, limit, ws);
-  rerank(query, k, ef, ws);
+  rerank(query, k, std::min(ef, kRerankPerResult * k), ws);
 }
 
 void HnswIndex::search_prepared(const float* query, std::size_t k, std::size_t ef, bool exact,
