@@ -15,14 +15,14 @@ from __future__ import annotations
 import json
 import math
 import os
-import threading
 import uuid
 from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
 import numpy as np
 
-import omendb
-from omendb import InvalidArgumentError, NotFoundError
+from omendb import InvalidArgumentError
+
+from ._lazy_collection import LazyCollection
 
 try:
     from langchain_core.documents import Document
@@ -70,17 +70,7 @@ class OmenDBVectorStore(VectorStore):
         if metric not in _SIMILARITY:
             raise InvalidArgumentError(f"metric must be one of {sorted(_SIMILARITY)}, got {metric!r}")
         self._embedding = embedding
-        self._name = collection
-        self._metric = metric
-        self._lock = threading.Lock()  # serialises the collection's creation
-        self._db = omendb.open(path)
-        try:
-            self._collection: Optional[omendb.Collection] = self._db.collection(collection, metric=metric)
-        except NotFoundError:
-            self._collection = None
-        except BaseException:
-            self._db.close()
-            raise
+        self._store = LazyCollection(path, collection, metric)
 
     @property
     def embeddings(self) -> Embeddings:
@@ -89,13 +79,7 @@ class OmenDBVectorStore(VectorStore):
 
     def close(self) -> None:
         """Close the database (checkpointing it); later calls raise ``omendb.ClosedError``."""
-        self._db.close()
-
-    def _existing(self) -> Optional[omendb.Collection]:
-        """The collection, or None before the first add; ``ClosedError`` once the store is closed."""
-        if self._db.closed:
-            raise omendb.ClosedError(f"the OmenDB vector store of collection {self._name!r} is closed")
-        return self._collection
+        self._store.close()
 
     def __enter__(self) -> OmenDBVectorStore:
         return self
@@ -135,7 +119,7 @@ class OmenDBVectorStore(VectorStore):
                 raise InvalidArgumentError(
                     f"the embedding returned {len(vectors)} vectors for {len(texts[batch])} texts"
                 )
-            self._create_collection(len(vectors[0])).upsert(ids[batch], vectors, stored[batch])
+            self._store.with_dim(len(vectors[0])).upsert(ids[batch], vectors, stored[batch])
         return ids
 
     def delete(self, ids: Optional[Sequence[str]] = None, *, filter: Filter = None) -> bool:  # noqa: A002
@@ -145,19 +129,21 @@ class OmenDBVectorStore(VectorStore):
         """
         if (ids is None) == (filter is None):
             raise InvalidArgumentError("delete() takes ids or filter=, exactly one of them (filter={} deletes all)")
-        if self._existing() is None:
+        collection = self._store.existing()
+        if collection is None:
             return True
         if ids is None:
-            self._collection.delete(where=filter)
+            collection.delete(where=filter)
         else:
-            self._collection.delete(ids)
+            collection.delete(ids)
         return True
 
     def get_by_ids(self, ids: Sequence[str], /) -> list[Document]:
         """The documents with these ids, in the order asked; ids that do not exist are skipped."""
-        if self._existing() is None:
+        collection = self._store.existing()
+        if collection is None:
             return []
-        return [_decode(record.id, record.metadata) for record in self._collection.get(ids) if record]
+        return [_decode(record.id, record.metadata) for record in collection.get(ids) if record]
 
     def similarity_search(self, query: str, k: int = 4, *, filter: Filter = None) -> list[Document]:  # noqa: A002
         """The ``k`` documents nearest to the query's embedding, nearest first, among those matching
@@ -194,15 +180,16 @@ class OmenDBVectorStore(VectorStore):
     ) -> list[tuple[Document, float]]:
         """``similarity_search_with_score`` for a query vector."""
         _check_count(k, "k")
-        if self._existing() is None:
+        collection = self._store.existing()
+        if collection is None:
             return []
-        hits = self._collection.search(embedding, k=k, where=filter)
+        hits = collection.search(embedding, k=k, where=filter)
         return [(_decode(hit.id, hit.metadata), hit.distance) for hit in hits]
 
     def _select_relevance_score_fn(self) -> Callable[[float], float]:
         """Relevance in [0, 1] from a distance: the cosine similarity, clipped to [0, 1]. Under "l2"
         and "ip" it is derived as if the embeddings were unit length (as most are)."""
-        similarity = _SIMILARITY[self._metric]
+        similarity = _SIMILARITY[self._store.metric]
         return lambda distance: min(1.0, max(0.0, similarity(distance)))
 
     def max_marginal_relevance_search(
@@ -238,10 +225,11 @@ class OmenDBVectorStore(VectorStore):
             raise InvalidArgumentError(f"fetch_k must be at least k: fetch_k={fetch_k}, k={k}")
         if isinstance(lambda_mult, bool) or not isinstance(lambda_mult, (int, float)) or not 0 <= lambda_mult <= 1:
             raise InvalidArgumentError(f"lambda_mult must be a number in [0, 1], got {lambda_mult!r}")
-        if self._existing() is None:
+        collection = self._store.existing()
+        if collection is None:
             return []
-        hits = self._collection.search(embedding, k=fetch_k, where=filter)
-        records = [record for record in self._collection.get([hit.id for hit in hits]) if record]
+        hits = collection.search(embedding, k=fetch_k, where=filter)
+        records = [record for record in collection.get([hit.id for hit in hits]) if record]
         if not records:
             return []
         chosen = _mmr(np.asarray(embedding, dtype=np.float64), np.stack([r.vector for r in records]), k, lambda_mult)
@@ -268,12 +256,6 @@ class OmenDBVectorStore(VectorStore):
             raise
         return store
 
-    def _create_collection(self, dim: int) -> omendb.Collection:
-        """The collection, created with dimension ``dim`` if it does not exist yet."""
-        with self._lock:
-            if self._existing() is None:
-                self._collection = self._db.collection(self._name, dim=dim, metric=self._metric)
-            return self._collection
 
 
 def _one_per_text(values: Optional[Sequence], count: int, what: str) -> list:

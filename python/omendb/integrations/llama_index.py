@@ -15,11 +15,12 @@ from __future__ import annotations
 import asyncio
 import math
 import os
-import threading
 from typing import Any, Callable, Optional, Sequence
 
 import omendb
-from omendb import InvalidArgumentError, NotFoundError, NotSupportedError
+from omendb import InvalidArgumentError, NotSupportedError
+
+from ._lazy_collection import LazyCollection
 
 try:
     from llama_index.core.bridge.pydantic import PrivateAttr
@@ -82,9 +83,7 @@ class OmenDBVectorStore(BasePydanticVectorStore):
     collection: str
     metric: str
 
-    _db: omendb.Database = PrivateAttr()
-    _collection: Optional[omendb.Collection] = PrivateAttr(default=None)
-    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _store: LazyCollection = PrivateAttr()
 
     def __init__(
         self, path: str | os.PathLike = ":memory:", collection: str = "llama_index", metric: str = "cosine"
@@ -94,11 +93,7 @@ class OmenDBVectorStore(BasePydanticVectorStore):
         if metric not in _SIMILARITY:
             raise InvalidArgumentError(f"metric must be one of {sorted(_SIMILARITY)}, got {metric!r}")
         super().__init__(path=os.fspath(path), collection=collection, metric=metric)
-        self._db = omendb.open(self.path)
-        try:
-            self._collection = self._db.collection(collection, metric=metric)
-        except NotFoundError:
-            self._collection = None
+        self._store = LazyCollection(self.path, collection, metric)
 
     @classmethod
     def class_name(cls) -> str:
@@ -108,18 +103,12 @@ class OmenDBVectorStore(BasePydanticVectorStore):
     @property
     def client(self) -> omendb.Database:
         """The ``omendb.Database`` the store writes to."""
-        return self._db
+        return self._store.db
 
     def close(self) -> None:
         """Close the database (checkpointing it), releasing a folder's lock. Later calls raise
         ``omendb.ClosedError``."""
-        self._db.close()
-
-    def _existing(self) -> Optional[omendb.Collection]:
-        """The collection, or None before the first add; ``ClosedError`` once the store is closed."""
-        if self._db.closed:
-            raise omendb.ClosedError(f"the OmenDB vector store of collection {self.collection!r} is closed")
-        return self._collection
+        self._store.close()
 
     def add(self, nodes: Sequence[BaseNode], **add_kwargs: Any) -> list[str]:
         """Store the nodes (all or none), replacing those whose ids exist; returns their ids.
@@ -135,14 +124,15 @@ class OmenDBVectorStore(BasePydanticVectorStore):
                 raise InvalidArgumentError(f"node {node.node_id!r} has no embedding; embed the nodes before add()")
         ids = [node.node_id for node in nodes]
         vectors = [node.embedding for node in nodes]
-        collection = self._collection_with_dim(len(vectors[0]))
+        collection = self._store.with_dim(len(vectors[0]))
         collection.upsert(ids, vectors, [_record_metadata(node) for node in nodes])
         return ids
 
     def delete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
         """Delete the nodes whose ``ref_doc_id`` (source document) is ``ref_doc_id``."""
-        if self._existing() is not None:
-            self._collection.delete(where={_REF_DOC_ID: ref_doc_id})
+        collection = self._store.existing()
+        if collection is not None:
+            collection.delete(where={_REF_DOC_ID: ref_doc_id})
 
     def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
         """The ``query.similarity_top_k`` nodes nearest to ``query.query_embedding``, best first,
@@ -161,10 +151,11 @@ class OmenDBVectorStore(BasePydanticVectorStore):
         if query.query_embedding is None:
             raise InvalidArgumentError("query.query_embedding is None; OmenDBVectorStore searches by embedding")
         where = _where(query.filters, query.node_ids or None, query.doc_ids or None)
-        if self._existing() is None:
+        collection = self._store.existing()
+        if collection is None:
             return VectorStoreQueryResult(nodes=[], similarities=[], ids=[])
-        hits = self._collection.search(query.query_embedding, k=query.similarity_top_k, where=where or None)
-        similarity = _SIMILARITY[self._collection.metric]
+        hits = collection.search(query.query_embedding, k=query.similarity_top_k, where=where or None)
+        similarity = _SIMILARITY[collection.metric]
         return VectorStoreQueryResult(
             nodes=[metadata_dict_to_node(hit.metadata) for hit in hits],
             similarities=[similarity(hit.distance) for hit in hits],
@@ -178,9 +169,10 @@ class OmenDBVectorStore(BasePydanticVectorStore):
         of ``node_ids`` in the order given (missing ids skipped), else oldest first; all nodes when
         both are None."""
         where = _where(filters, node_ids)
-        if self._existing() is None:
+        collection = self._store.existing()
+        if collection is None:
             return []
-        records = self._collection.get(where=where)
+        records = collection.get(where=where)
         if node_ids is not None:
             position = {node_id: index for index, node_id in enumerate(node_ids)}
             records.sort(key=lambda record: position[record.id])
@@ -194,16 +186,14 @@ class OmenDBVectorStore(BasePydanticVectorStore):
         if node_ids is None and filters is None:
             raise InvalidArgumentError("delete_nodes() needs node_ids or filters; use clear() to delete every node")
         where = _where(filters, node_ids)
-        if self._existing() is not None:
-            self._collection.delete(where=where)
+        collection = self._store.existing()
+        if collection is not None:
+            collection.delete(where=where)
 
     def clear(self) -> None:
         """Delete every node by dropping the collection; the next add creates it anew (with any
         dimension)."""
-        with self._lock:
-            if self._existing() is not None:
-                self._db.drop_collection(self.collection)
-                self._collection = None
+        self._store.drop()
 
     async def async_add(self, nodes: Sequence[BaseNode], **kwargs: Any) -> list[str]:
         """``add`` in a worker thread."""
@@ -232,14 +222,6 @@ class OmenDBVectorStore(BasePydanticVectorStore):
     async def aclear(self) -> None:
         """``clear`` in a worker thread."""
         await asyncio.to_thread(self.clear)
-
-    def _collection_with_dim(self, dim: int) -> omendb.Collection:
-        """The collection, created with dimension ``dim`` if it does not exist yet."""
-        with self._lock:
-            if self._existing() is None:
-                self._collection = self._db.collection(self.collection, dim=dim, metric=self.metric)
-            return self._collection
-
 
 def metadata_filters_to_where(filters: MetadataFilters) -> dict:
     """Translate LlamaIndex ``MetadataFilters`` (nested ones included) into an OmenDB ``where`` dict.
