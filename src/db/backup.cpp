@@ -32,8 +32,6 @@ namespace fs = std::filesystem;
 
 constexpr std::string_view kPartialSuffix = ".omendb-partial";
 constexpr std::size_t kCopyChunkBytes = std::size_t{1} << 20;
-// A reader captures the manifest on disk again this often when a checkpoint removes its files.
-constexpr int kReaderCaptureAttempts = 5;
 
 // A file of the source, open since the capture, and how many of its bytes the copy takes.
 struct SourceFile {
@@ -84,15 +82,9 @@ Result<Capture> capture_writer(Database::State& db) {
 
 // A reader's capture: the checkpoint on disk now, with the log as far as it goes.
 Result<Capture> capture_reader(Database::State& db) {
-  for (int attempt = 1;; ++attempt) {
-    Result<storage::Manifest> manifest = storage::read_manifest(*db.env, db.dir);
-    if (!manifest.is_ok()) return manifest.status();
-    Result<Capture> capture = open_files(*db.env, db.dir, manifest.value(), std::nullopt);
-    if (capture.is_ok() || attempt == kReaderCaptureAttempts ||
-        !db.manifest_changed_since(manifest.value())) {
-      return capture;
-    }
-  }
+  return db.with_latest_manifest([&](const storage::Manifest& manifest) {
+    return open_files(*db.env, db.dir, manifest, std::nullopt);
+  });
 }
 
 // Removes `path` and everything under it, as far as the Env allows. Nothing there: ok.

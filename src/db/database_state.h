@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 
 #include "db/journal.h"
 #include "omendb/database.h"
@@ -70,6 +71,13 @@ struct Database::State : std::enable_shared_from_this<Database::State> {
   Status check_no_data_without_manifest();
   // Whether the folder's manifest names another checkpoint than `seen`.
   bool manifest_changed_since(const storage::Manifest& seen);
+  // Readers: `use(manifest)` (returning a Result) on the manifest on disk. A checkpoint of the
+  // writer may remove the files a manifest names before `use` opens them: when `use` fails and the
+  // manifest has changed since, it runs again on the new one, kReaderManifestAttempts times at
+  // most. Returns use's last result, or the manifest's read error.
+  template <class Use>
+  auto with_latest_manifest(Use use) -> decltype(use(std::declval<const storage::Manifest&>()));
+  static constexpr int kReaderManifestAttempts = 5;
   // Removes the logs and snapshot files the live manifest does not name (leftovers of failed or
   // superseded checkpoints). Best effort. Writer only.
   void remove_unreferenced_files();
@@ -87,5 +95,19 @@ struct Database::State : std::enable_shared_from_this<Database::State> {
   // Syncs and closes the log and releases the lock. Caller holds `mutex`.
   Status close_folder();
 };
+
+template <class Use>
+auto Database::State::with_latest_manifest(Use use)
+    -> decltype(use(std::declval<const storage::Manifest&>())) {
+  for (int attempt = 1;; ++attempt) {
+    Result<storage::Manifest> manifest = storage::read_manifest(*env, dir);
+    if (!manifest.is_ok()) return manifest.status();
+    auto result = use(manifest.value());
+    if (result.is_ok() || attempt == kReaderManifestAttempts ||
+        !manifest_changed_since(manifest.value())) {
+      return result;
+    }
+  }
+}
 
 }  // namespace omendb

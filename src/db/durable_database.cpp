@@ -24,9 +24,6 @@ using folder::collections_dir;
 using folder::kLogPrefix;
 using folder::log_file_name;
 
-// A reader retries its load this often when a checkpoint removes files under it.
-constexpr int kReaderLoadAttempts = 5;
-
 storage::SyncMode log_sync_mode(SyncMode mode) {
   switch (mode) {
     case SyncMode::kFull:
@@ -170,19 +167,14 @@ struct LatestState {
   LoadedState loaded;
 };
 
-// Readers' load: a checkpoint of the writer may remove files between reading the manifest and
-// opening them; then the load starts again from the new manifest (kReaderLoadAttempts at most).
-// kNotFound when the folder holds no manifest.
+// Readers' load of the latest checkpoint (again from a newer manifest when a checkpoint of the
+// writer removes files under it). kNotFound when the folder holds no manifest.
 Result<LatestState> load_latest(Database::State& db) {
-  for (int attempt = 1;; ++attempt) {
-    Result<storage::Manifest> read = storage::read_manifest(*db.env, db.dir);
-    if (!read.is_ok()) return read.status();
-    Result<LoadedState> loaded = load_state(db, read.value());
-    if (loaded.is_ok()) return LatestState{std::move(read).value(), std::move(loaded).value()};
-    if (attempt == kReaderLoadAttempts || !db.manifest_changed_since(read.value())) {
-      return loaded.status();
-    }
-  }
+  return db.with_latest_manifest([&](const storage::Manifest& manifest) -> Result<LatestState> {
+    Result<LoadedState> loaded = load_state(db, manifest);
+    if (!loaded.is_ok()) return loaded.status();
+    return LatestState{manifest, std::move(loaded).value()};
+  });
 }
 
 }  // namespace
