@@ -16,6 +16,7 @@
 #include "storage/record_codec.h"
 #include "support/files.h"
 #include "support/snapshot_fixture.h"
+#include "text/text_index.h"
 
 namespace omendb::fuzz {
 namespace {
@@ -208,6 +209,49 @@ Status make_snapshot_seeds(const fs::path& corpus) {
   return Status::ok();
 }
 
+// Text index seeds: images of an empty index, a small one with a removed document, and one with
+// full posting blocks over the vocabulary text_index_fuzz.cpp queries; plus a truncated copy.
+Status make_text_index_seeds(const fs::path& corpus) {
+  const auto image = [](const text::TextIndex& index) {
+    Bytes bytes;
+    index.save([&](std::span<const std::byte> piece) {
+      bytes.insert(bytes.end(), piece.begin(), piece.end());
+    });
+    return bytes;
+  };
+  using Terms = std::vector<std::string>;
+  text::TextIndex small;
+  const Terms fox{"the", "quick", "fox"};
+  for (const auto& [slot, terms] : {std::pair<std::uint32_t, Terms>{0, fox},
+                                    {2, {"lazy", "dog", "dog"}},
+                                    {3, {"a", "b", "c", "b"}},
+                                    {4, {}}}) {
+    if (Status s = small.add(slot, terms); !s.is_ok()) return s;
+  }
+  if (Status s = small.remove(0, fox); !s.is_ok()) return s;
+  text::TextIndex blocks;
+  for (std::uint32_t slot = 0; slot < 600; ++slot) {
+    Terms terms{"a"};
+    for (std::uint32_t letter = 0; letter < slot % 7; ++letter) {
+      terms.emplace_back(1, static_cast<char>('b' + (slot * 7 + letter * 3) % 25));
+    }
+    if (slot % 5 == 0) terms.emplace_back("fox");
+    if (slot % 9 == 0) terms.emplace_back("dog");
+    if (Status s = blocks.add(slot, terms); !s.is_ok()) return s;
+  }
+  const Bytes blocks_image = image(blocks);
+  const std::pair<std::string_view, Bytes> seeds[] = {
+      {"empty", image(text::TextIndex())},
+      {"small", image(small)},
+      {"blocks", blocks_image},
+      {"blocks-truncated", Bytes(blocks_image.begin(), blocks_image.begin() + 3000)},
+  };
+  for (const auto& [name, bytes] : seeds) {
+    if (Status s = put_seed(corpus, "text_index", name, bytes); !s.is_ok()) return s;
+  }
+  return Status::ok();
+}
+
 }  // namespace
 }  // namespace omendb::fuzz
 
@@ -219,8 +263,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::filesystem::path corpus = argv[1];
-  for (const auto make :
-       {make_log_seeds, make_manifest_seeds, make_metadata_seeds, make_snapshot_seeds}) {
+  for (const auto make : {make_log_seeds, make_manifest_seeds, make_metadata_seeds,
+                          make_snapshot_seeds, make_text_index_seeds}) {
     if (omendb::Status status = make(corpus); !status.is_ok()) {
       std::fprintf(stderr, "fuzz_make_seeds: %s\n", status.message().c_str());
       return 1;
