@@ -28,14 +28,16 @@ namespace {
 namespace log = storage::log;
 
 const std::filesystem::path kPath = "wal.log";
-// Every collection has this dimension, but for kMissingCollection, which does not exist.
+// Every collection has a first vector field of this dimension and a second of kMoreDim, but for
+// kMissingCollection, which does not exist.
 constexpr std::size_t kDim = 4;
+constexpr std::uint32_t kMoreDim = 3;
 constexpr std::string_view kMissingCollection = "gone";
 
-// The dimension callback of the decoder: fixed, with one unknown collection.
-std::optional<std::size_t> dimension_of(std::string_view name) {
+// The dimensions callback of the decoder: fixed, with one unknown collection.
+std::optional<std::vector<std::uint32_t>> dims_of(std::string_view name) {
   if (name == kMissingCollection) return std::nullopt;
-  return kDim;
+  return std::vector<std::uint32_t>{kDim, kMoreDim};
 }
 
 // Stores `value` little-endian at bytes[offset, offset + 4).
@@ -75,7 +77,7 @@ std::vector<std::byte> with_fixed_checksums(std::span<const std::byte> file) {
 
 // Decodes `record` as a journal record and checks what decodes.
 void decode(const storage::LogRecord& record) {
-  Result<JournalEntry> entry = decode_journal_record(record, dimension_of);
+  Result<JournalEntry> entry = decode_journal_record(record, dims_of);
   if (!entry.is_ok()) {
     require(entry.status().code() == StatusCode::kCorruption, "a bad record is not kCorruption");
     return;

@@ -63,8 +63,16 @@ void check_generation(const Generation& g) {
   require(g.ids.live() == index.live_size(), "ids and index disagree on the live slots");
   require(!g.has_metadata || g.metadata.size() == slots, "metadata missing for some slots");
   require(g.payload.live().size() == index.live_size(), "payload index and index disagree");
+  for (const std::unique_ptr<HnswIndex>& field : g.more) {
+    require(field->size() == slots, "a vector field and the index disagree on the slots");
+  }
   for (std::uint32_t slot = 0; slot < slots; ++slot) {
-    if (index.is_deleted(slot)) continue;
+    if (index.is_deleted(slot)) {
+      for (const std::unique_ptr<HnswIndex>& field : g.more) {
+        require(field->is_deleted(slot), "a deleted record is live in a vector field");
+      }
+      continue;
+    }
     require(g.ids.find(g.ids.id(slot)) == slot, "a live slot's id finds another slot");
     require(g.payload.live().contains(slot), "a live slot is missing from the payload index");
     (void)g.metadata_of(slot).size();
@@ -139,6 +147,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check_generation(*g.value());
   const float query[kFixtureDim] = {0.1f, -0.2f, 0.3f, 0.05f};
   search(*g.value(), query);
+  const float more_query[kFixtureMoreDim] = {0.2f, 0.1f, -0.3f};
+  for (const std::unique_ptr<HnswIndex>& field : g.value()->more) {
+    std::vector<Neighbor> hits;
+    field->search(more_query, 5, 16, false, hits);
+    check_hits(*field, hits);
+    field->search(more_query, 5, 16, true, hits);
+    check_hits(*field, hits);
+  }
   write(*g.value()->index, query);
   return 0;
 }

@@ -42,8 +42,20 @@ Status fill(Collection& collection, const FixtureShape& shape) {
     }
     if (shape.with_metadata) metadata.push_back(i % 3 == 0 ? Metadata{} : metadata_of(i));
   }
+  std::vector<std::uint8_t> present;
+  std::vector<float> more;
+  for (std::size_t i = 0; i < shape.records; ++i) {
+    present.push_back(i % 4 != 1);
+    for (std::size_t j = 0; present.back() && j < kFixtureMoreDim; ++j) {
+      more.push_back(static_cast<float>((i * 13 + j * 5) % 97) / 97.0f - 0.25f);
+    }
+  }
+  std::vector<FieldRows> more_vectors;
+  if (shape.with_second_field) more_vectors.push_back({.field = 1, .present = present, .vectors = more});
   const std::vector<std::string_view> id_views(ids.begin(), ids.end());
-  if (Status status = collection.add({id_views, vectors, metadata}); !status.is_ok()) return status;
+  const RecordBatch batch{
+      .ids = id_views, .vectors = vectors, .metadata = metadata, .more_vectors = more_vectors};
+  if (Status status = collection.add(batch); !status.is_ok()) return status;
   if (shape.delete_every == 0) return Status::ok();
   std::vector<std::string_view> doomed;
   for (std::size_t i = 0; i < shape.records; i += shape.delete_every) doomed.push_back(id_views[i]);
@@ -63,6 +75,13 @@ Status write_database(const std::string& dir, const FixtureShape& shape) {
   collection_options.metric = shape.metric;
   collection_options.m = 4;
   collection_options.ef_construction = 16;
+  if (shape.with_second_field) {
+    collection_options.more_vectors.push_back({.name = "more",
+                                               .dim = kFixtureMoreDim,
+                                               .metric = shape.metric,
+                                               .m = 4,
+                                               .ef_construction = 16});
+  }
   Result<std::shared_ptr<Collection>> collection =
       db.value()->create_collection(kCollection, collection_options);
   if (!collection.is_ok()) return collection.status();

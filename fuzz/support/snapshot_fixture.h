@@ -18,9 +18,12 @@ struct FixtureShape {
   std::size_t delete_every = 6;  // then every n-th record is deleted; 0: none (under a quarter,
                                  // so no compaction runs and deleted slots stay in the files)
   Metric metric = Metric::kL2;   // the collection's metric (dim is always kFixtureDim)
+  bool with_second_field = true;  // a second vector field, "more" (kFixtureMoreDim, same
+                                  // metric), which every fourth record lacks
 };
 
 inline constexpr std::size_t kFixtureDim = 4;
+inline constexpr std::size_t kFixtureMoreDim = 3;
 
 // One collection's snapshot, in memory.
 struct SnapshotFixture {

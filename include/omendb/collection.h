@@ -1,4 +1,6 @@
-// A collection: records (string id, vector, metadata) searchable by vector similarity.
+// A collection: records (string id, vectors, metadata) searchable by vector similarity. A record
+// has a vector in the collection's first vector field and, optionally, one in each further named
+// field (CollectionOptions::more_vectors); each field has its own graph, and a search walks one.
 //
 // Thread safety: every method may be called from any thread at any time. Writes are serialised
 // (one add runs at a time, using all of the database's threads); searches run concurrently with
@@ -6,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
@@ -39,8 +42,18 @@ struct BatchHits {
 // A stored record, as get() returns it.
 struct Record {
   std::string id;
-  std::vector<float> vector;  // as stored: normalised for the cosine metric
+  std::vector<float> vector;  // the first vector field, as stored: normalised for cosine
   Metadata metadata;
+  // One entry per further vector field (CollectionOptions::more_vectors, in order): the vector as
+  // stored, or nothing when the record lacks that field.
+  std::vector<std::optional<std::vector<float>>> more_vectors;
+};
+
+// The rows of a batch for one of a collection's further vector fields. Spans outlive the call.
+struct FieldRows {
+  std::size_t field = 0;                       // the field's number: 1 to field_count() - 1
+  std::span<const std::uint8_t> present = {};  // a 0/1 flag per record of the batch; empty = all 1
+  std::span<const float> vectors = {};         // a row of the field's dim per present record
 };
 
 // A batch of records to insert. All spans must outlive the call.
@@ -48,6 +61,8 @@ struct RecordBatch {
   std::span<const std::string_view> ids;  // unique, 1 to kMaxIdBytes bytes each, no NUL
   std::span<const float> vectors;         // ids.size() rows of dim floats, row-major, finite
   std::span<const Metadata> metadata;     // empty (no metadata) or one per id
+  // Further vector fields, each at most once; a field not listed is absent from every record.
+  std::span<const FieldRows> more_vectors = {};
 };
 
 class Collection {

@@ -5,7 +5,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "omendb/status.h"
 
@@ -35,7 +37,21 @@ std::string_view quantization_name(Quantization quantization) noexcept;
 // The quantization named `name`, or nothing when the name is unknown.
 std::optional<Quantization> parse_quantization(std::string_view name) noexcept;
 
-// Fixed when a collection is created.
+// One named vector field of a collection, with its own graph index. Fixed at creation.
+struct VectorFieldOptions {
+  std::string name;             // 1 to kMaxFieldNameBytes letters, digits, '_', '-' or '.'
+  std::size_t dim = 0;          // vector length; 1 to CollectionOptions::kMaxDim
+  Metric metric = Metric::kL2;  // distance between vectors
+  std::uint32_t m = 16;         // graph degree, as CollectionOptions::m
+  std::uint32_t ef_construction = 100;              // as CollectionOptions::ef_construction
+  Quantization quantization = Quantization::kNone;  // as CollectionOptions::quantization
+
+  static constexpr std::size_t kMaxFieldNameBytes = 64;
+};
+
+// Fixed when a collection is created. The fields from `dim` to `quantization` describe the
+// collection's first vector field, named `vector_name`, which every record has; `more_vectors`
+// declares further named fields, which a record may lack (docs/format.md, "Named vectors").
 struct CollectionOptions {
   std::size_t dim = 0;          // vector length; 1 to kMaxDim
   Metric metric = Metric::kL2;  // distance between vectors
@@ -44,12 +60,23 @@ struct CollectionOptions {
                                         // graph, slower build (README, "Choosing ef_construction")
   std::uint64_t seed = 42;              // seeds the level of each node, so builds are reproducible
   Quantization quantization = Quantization::kNone;  // codes the graph walks run on
+  std::string vector_name = "default";             // the first vector field's name
+  std::vector<VectorFieldOptions> more_vectors;     // further fields, in declaration order
 
   static constexpr std::size_t kMaxDim = 65536;
   static constexpr std::uint32_t kMaxM = 128;
+  static constexpr std::size_t kMaxVectorFields = 64;
 
-  // Ok, or kInvalidArgument naming the field out of range.
+  // Ok, or kInvalidArgument naming the field out of range (or a field name that is empty, too
+  // long, badly formed or repeated).
   Status validate() const;
+  // Number of vector fields: 1 + more_vectors.size().
+  std::size_t field_count() const noexcept { return 1 + more_vectors.size(); }
+  // Field `i` (0 = the first) as options of its own. Precondition: i < field_count().
+  VectorFieldOptions field(std::size_t i) const;
+  // The number of the field named `name` (0 for the first; "" also means the first), or nothing.
+  // Cost: O(field_count()) string compares.
+  std::optional<std::size_t> field_number(std::string_view name) const noexcept;
 };
 
 struct FilterExpr;  // a metadata filter (src/filter/expression.h)
@@ -60,6 +87,7 @@ struct SearchOptions {
   std::size_t ef = 0;  // candidate list size of the graph search; 0 = max(64, k); raised to k
   bool exact = false;  // true: scan every vector (exact, O(n)) instead of walking the graph
   const FilterExpr* filter = nullptr;  // only records matching it; must outlive the call
+  std::string_view vector_field;       // the vector field searched; "" = the first
 
   static constexpr std::size_t kMaxK = 100000;
   static constexpr std::size_t kMaxEf = 100000;

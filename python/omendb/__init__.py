@@ -1,6 +1,7 @@
 """OmenDB: an embedded vector database. ``db = omendb.open(":memory:")`` to start."""
 
 from ._api import Collection, Database, open  # noqa: A004
+from ._vector_fields import VectorField
 from .client import connect
 from ._core import Hit, Record, simd_isa
 from ._errors import (
@@ -25,6 +26,7 @@ __all__ = [
     "connect",
     "Database",
     "Collection",
+    "VectorField",
     "Hit",
     "Record",
     "simd_isa",

@@ -15,6 +15,7 @@ import numpy as np
 
 from . import _core
 from ._errors import ClosedError, DimensionError, InvalidArgumentError, NotFoundError
+from ._vector_fields import VectorField, check_declared, describe, fields_of, split_rows
 
 IN_MEMORY = ":memory:"
 
@@ -85,8 +86,11 @@ class Database:
         m: int = 16,
         ef_construction: int = 100,
         quantization: Optional[str] = None,
+        *,
+        vectors: Optional[dict] = None,
     ) -> "Collection":
-        """Get the collection ``name``, creating it when ``dim`` is given and it does not exist.
+        """Get the collection ``name``, creating it when ``dim`` (or ``vectors``) is given and it
+        does not exist.
 
         metric: ``"l2"`` (squared Euclidean; the default for a new collection), ``"cosine"``
         (1 - cosine similarity; vectors are normalised when stored) or ``"ip"`` (negative inner
@@ -102,9 +106,17 @@ class Database:
         collections on disk; see README, "Quantized collections". Fixed at creation.
         An existing collection must match ``dim``, ``metric`` and ``quantization`` where they are
         given, else InvalidArgumentError.
+        vectors: instead of dim, several named vector fields, each with its own dimension, metric
+        and graph: ``{"image": omendb.VectorField(512, "cosine"), "caption":
+        omendb.VectorField(384, "cosine")}``. Every record has the first field; a record may lack
+        any other (it is then never returned by a search of that field). add/upsert take
+        ``vectors={"image": M1, "caption": M2}``, search takes ``using="caption"``. An existing
+        collection must have exactly these fields.
         """
         self._check_open()
         _check_name(name)
+        if vectors is not None:
+            return self._named_collection(name, check_declared(vectors), dim, metric, quantization)
         if metric is not None and not isinstance(metric, str):
             raise InvalidArgumentError(f"metric must be a str, got {type(metric).__name__}")
         if quantization is not None and not isinstance(quantization, str):
@@ -140,6 +152,32 @@ class Database:
             _positive_int(ef_construction, "ef_construction"),
             DEFAULT_QUANTIZATION if quantization is None else quantization,
         )
+        return Collection(engine)
+
+    def _named_collection(self, name: str, declared: dict, dim, metric, quantization) -> "Collection":
+        """Database.collection(name, vectors=declared)."""
+        if dim is not None or metric is not None or quantization is not None:
+            raise InvalidArgumentError(
+                "vectors= declares each field's dim, metric and quantization: pass it without "
+                "dim=, metric= or quantization=")
+        try:
+            existing = Collection(self._engine.get_collection(name))
+        except NotFoundError:
+            existing = None
+        if existing is not None:
+            have = existing.vector_fields
+            if [(n, f.dim, f.metric) for n, f in have.items()] != \
+                    [(n, f.dim, f.metric) for n, f in declared.items()]:
+                raise InvalidArgumentError(
+                    f"collection {name!r} exists with vector fields {describe(have)}, not "
+                    f"{describe(declared)}")
+            return existing
+        settings = [field.settings(field_name) for field_name, field in declared.items()]
+        first = settings[0]
+        engine = self._engine.create_collection(
+            name, _positive_int(first[1], "dim"), first[2], _positive_int(first[3], "m"),
+            _positive_int(first[4], "ef_construction"), first[5],
+            vector_name=first[0], more_vectors=settings[1:])
         return Collection(engine)
 
     def collections(self) -> list[str]:
@@ -217,6 +255,7 @@ class Collection:
 
     def __init__(self, engine: "_core.Collection") -> None:
         self._engine = engine
+        self._fields = fields_of(engine.vector_fields)
 
     @property
     def name(self) -> str:
@@ -234,6 +273,12 @@ class Collection:
     def quantization(self) -> str:
         """``"sq8"`` or ``"none"``: whether graph searches walk on 8-bit codes."""
         return self._engine.quantization
+
+    @property
+    def vector_fields(self) -> dict:
+        """{name: omendb.VectorField} of every vector field, the first (which every record has)
+        first. A collection created with dim= has one, named "default"."""
+        return dict(self._fields)
 
     @property
     def m(self) -> int:
@@ -258,12 +303,28 @@ class Collection:
     ) -> None:
         """Insert records: all of them, or none when any is invalid.
 
-        ids: list of unique, non-empty str. vectors: array-like of shape (len(ids), dim).
-        metadata: None or one dict per id (values: None, bool, int, float, str, list of str).
-        Raises DuplicateIdError (an id exists or repeats), DimensionError or
+        ids: list of unique, non-empty str. vectors: array-like of shape (len(ids), dim); with
+        named vector fields, a dict {field: rows} that holds the first field, where a further
+        field's rows may be omitted (no record has it) or be a list with None for the records
+        that lack it. metadata: None or one dict per id (values: None, bool, int, float, str,
+        list of str). Raises DuplicateIdError (an id exists or repeats), DimensionError or
         InvalidArgumentError, changing nothing.
         """
-        self._engine.add(*_batch_arguments(ids, vectors, metadata, self.dim, self.name))
+        self._write(self._engine.add, ids, vectors, metadata)
+
+    def _write(self, method, ids, vectors, metadata) -> None:
+        """add/upsert through the engine's ``method``."""
+        if not isinstance(vectors, dict):
+            method(*_batch_arguments(ids, vectors, metadata, self.dim, self.name))
+            return
+        first, more = split_rows(
+            vectors, self._fields, len(_id_list(ids)),
+            lambda values, field, dim: _matrix(values, f"vectors[{field!r}]", dim, self.name, field))
+        arguments = _batch_arguments(ids, first, metadata, self.dim, self.name)
+        if more:
+            method(*arguments, more=more)
+        else:
+            method(*arguments)
 
     def upsert(
         self,
@@ -276,7 +337,7 @@ class Collection:
         Takes the arguments of ``add``; all records are written or none. An id repeated within
         the batch raises DuplicateIdError.
         """
-        self._engine.upsert(*_batch_arguments(ids, vectors, metadata, self.dim, self.name))
+        self._write(self._engine.upsert, ids, vectors, metadata)
 
     def delete(self, ids: Optional[Sequence[str]] = None, *, where: Filter = None) -> int:
         """Delete the records with these ids, or those matching ``where``; returns how many were
@@ -300,8 +361,8 @@ class Collection:
     def get(
         self, ids: Optional[Sequence[str]] = None, *, where: Filter = None, limit: Optional[int] = None
     ) -> list:
-        """Records with ``.id``, ``.vector`` (float32, as stored: unit length for cosine) and
-        ``.metadata``.
+        """Records with ``.id``, ``.vector`` (float32, as stored: unit length for cosine),
+        ``.metadata`` and ``.vectors`` ({field: vector} of every vector field the record has).
 
         get(ids): one per id, in the order asked, ``None`` for an id that does not exist.
         get(where=..., limit=None): the records matching the filter, oldest first, at most limit.
@@ -320,7 +381,14 @@ class Collection:
         return self._engine.count(where)
 
     def search(
-        self, vector: Any, k: int = 10, ef: Optional[int] = None, exact: bool = False, where: Filter = None
+        self,
+        vector: Any,
+        k: int = 10,
+        ef: Optional[int] = None,
+        exact: bool = False,
+        where: Filter = None,
+        *,
+        using: Optional[str] = None,
     ) -> list:
         """The k records nearest to ``vector``, best first, as hits with ``.id``, ``.distance``
         and ``.metadata`` (a dict). Fewer than k only when the collection holds fewer.
@@ -330,25 +398,49 @@ class Collection:
         where: only records whose metadata matches: a dict ({"year": {"$gte": 2020}}) or a str
         ("year >= 2020 AND tag IN ('news', 'blog')"); see docs/filters.md. Raises FilterError for
         a malformed one. k hits come back whenever k records match.
+        using: the vector field searched, for a collection with named vector fields (default:
+        the first); records that lack it are never returned.
         """
+        if using is not None:
+            query = _query_vector(vector, self._field(using).dim, self.name, using)
+            return self._engine.search(query, _positive_int(k, "k"), _ef(ef), bool(exact), where,
+                                       field=using)
         hits = self._engine.search_fast(vector, k, ef, exact, where)  # the common call, unconverted
         if hits is not None:
             return hits
         query = _query_vector(vector, self.dim, self.name)
         return self._engine.search(query, _positive_int(k, "k"), _ef(ef), bool(exact), where)
 
+    def _field(self, using: Any) -> VectorField:
+        """The field ``using`` names; InvalidArgumentError when none."""
+        if not isinstance(using, str):
+            raise InvalidArgumentError(f"using must be a str, got {type(using).__name__}")
+        if using not in self._fields:
+            raise InvalidArgumentError(
+                f"unknown vector field {using!r}; collection {self.name!r} has {describe(self._fields)}")
+        return self._fields[using]
+
     def search_batch(
-        self, vectors: Any, k: int = 10, ef: Optional[int] = None, exact: bool = False, where: Filter = None
+        self,
+        vectors: Any,
+        k: int = 10,
+        ef: Optional[int] = None,
+        exact: bool = False,
+        where: Filter = None,
+        *,
+        using: Optional[str] = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Search many queries at once, on all cores.
 
         Returns (ids, distances): ``ids`` a NumPy str array of shape (n, k), ``distances`` float32
         of shape (n, k), each row best first. Where the collection holds fewer than k records, rows
-        are padded with id "" and distance inf.
+        are padded with id "" and distance inf. using: as in search().
         """
-        queries = _matrix(vectors, "vectors", self.dim, self.name)
+        field = {} if using is None else {"field": using}
+        dim = self.dim if using is None else self._field(using).dim
+        queries = _matrix(vectors, "vectors", dim, self.name, using)
         code_points, distances = self._engine.search_batch(
-            queries, _positive_int(k, "k"), _ef(ef), bool(exact), where
+            queries, _positive_int(k, "k"), _ef(ef), bool(exact), where, **field
         )
         width = code_points.shape[2]
         ids = code_points.view(f"<U{width}").reshape(code_points.shape[0], code_points.shape[1])
@@ -386,23 +478,30 @@ def _batch_arguments(ids: Any, vectors: Any, metadata: Any, dim: int, name: str)
     return ids, matrix, metadata
 
 
-def _query_vector(vector: Any, dim: int, name: str) -> np.ndarray:
-    """``vector`` as a float32 vector of length ``dim``, or DimensionError naming collection ``name``."""
+def _owner(name: str, field: Optional[str]) -> str:
+    """What has the dimension, for messages: collection ``name`` or its vector field ``field``."""
+    return f"collection {name!r}" if field is None else f"vector field {field!r} of collection {name!r}"
+
+
+def _query_vector(vector: Any, dim: int, name: str, field: Optional[str] = None) -> np.ndarray:
+    """``vector`` as a float32 vector of length ``dim``, or DimensionError naming collection ``name``
+    (and ``field``, the vector field searched)."""
     query = _as_float32(vector, "vector")
     if query.ndim != 1:
         raise DimensionError(f"vector must be 1-D of length {dim}, got shape {query.shape}")
     if query.shape[0] != dim:
-        raise DimensionError(f"vector has dimension {query.shape[0]}; collection {name!r} has dim={dim}")
+        raise DimensionError(f"vector has dimension {query.shape[0]}; {_owner(name, field)} has dim={dim}")
     return query
 
 
-def _matrix(values: Any, what: str, dim: int, name: str) -> np.ndarray:
-    """``values`` as a float32 (n, dim) matrix, or DimensionError naming collection ``name``."""
+def _matrix(values: Any, what: str, dim: int, name: str, field: Optional[str] = None) -> np.ndarray:
+    """``values`` as a float32 (n, dim) matrix, or DimensionError naming collection ``name`` (and
+    ``field``, the vector field they belong to)."""
     matrix = _as_float32(values, what)
     if matrix.ndim != 2:
         raise DimensionError(f"{what} must be 2-D (n, {dim}), got shape {matrix.shape}")
     if matrix.shape[1] != dim:
-        raise DimensionError(f"{what} have dimension {matrix.shape[1]}; collection {name!r} has dim={dim}")
+        raise DimensionError(f"{what} have dimension {matrix.shape[1]}; {_owner(name, field)} has dim={dim}")
     return matrix
 
 

@@ -49,13 +49,25 @@ Status check_rows(std::span<const float> values, std::size_t rows, std::size_t d
   return check_finite(values, dim, rows == 1 && what == "query vector", what);
 }
 
-HnswParams index_params(const CollectionOptions& options) {
+HnswParams index_params(const CollectionOptions& options, std::size_t field) {
+  const VectorFieldOptions settings = options.field(field);
   HnswParams params;
-  params.m = options.m;
-  params.ef_construction = options.ef_construction;
-  params.seed = options.seed;
-  params.quantization = options.quantization;
+  params.m = settings.m;
+  params.ef_construction = settings.ef_construction;
+  params.seed = options.seed;  // each field's graph is built as a collection of it alone would be
+  params.quantization = settings.quantization;
   return params;
+}
+
+std::shared_ptr<Generation> empty_generation(const CollectionOptions& options) {
+  auto g = std::make_shared<Generation>(
+      std::make_unique<HnswIndex>(options.metric, options.dim, index_params(options)));
+  for (std::size_t field = 1; field < options.field_count(); ++field) {
+    const VectorFieldOptions settings = options.field(field);
+    g->more.push_back(std::make_unique<HnswIndex>(settings.metric, settings.dim,
+                                                  index_params(options, field)));
+  }
+  return g;
 }
 
 Collection::Collection(std::string name, const CollectionOptions& options,
@@ -97,7 +109,38 @@ Status Collection::State::check_batch(const RecordBatch& batch) const {
                                       std::to_string(kMaxIdBytes));
     }
   }
+  return check_more_vectors(batch);
+}
+
+Status Collection::State::check_more_vectors(const RecordBatch& batch) const {
+  const std::size_t n = batch.ids.size();
+  std::vector<bool> seen(options.field_count());
+  for (const FieldRows& rows : batch.more_vectors) {
+    if (rows.field == 0 || rows.field >= options.field_count()) {
+      return Status::invalid_argument("vector field number " + std::to_string(rows.field) +
+                                      " is out of range: collection '" + name + "' has " +
+                                      std::to_string(options.more_vectors.size()) +
+                                      " further vector fields");
+    }
+    const std::string what = "vectors of field '" + options.more_vectors[rows.field - 1].name + "'";
+    if (seen[rows.field]) return Status::invalid_argument(what + " are given twice");
+    seen[rows.field] = true;
+    if (!rows.present.empty() && rows.present.size() != n) {
+      return Status::invalid_argument(what + ": presence flags must be omitted or one per id: " +
+                                      std::to_string(n) + " ids, " +
+                                      std::to_string(rows.present.size()) + " flags");
+    }
+    std::size_t present = rows.present.empty() ? n : 0;
+    for (const std::uint8_t flag : rows.present) present += flag != 0 ? 1 : 0;
+    if (Status status = check_field_rows(rows.vectors, present, rows.field, what); !status.is_ok())
+      return status;
+  }
   return Status::ok();
+}
+
+Status Collection::State::check_field_rows(std::span<const float> values, std::size_t rows,
+                                           std::size_t field, std::string_view what) const {
+  return check_rows(values, rows, options.field(field).dim, what);
 }
 
 // Ok unless an id repeats within the batch or, when !replace, exists already.
@@ -132,6 +175,61 @@ Status Collection::State::log(const storage::WriteBatch& batch, Origin origin) {
   return journal->log_write(name, batch);
 }
 
+namespace {
+
+// The further vector fields of a checked batch as the log takes them: every field given, in
+// field order, with one presence flag per record.
+struct LoggedFields {
+  LoggedFields(const RecordBatch& batch, const CollectionOptions& options) {
+    std::vector<const FieldRows*> by_field(options.field_count());
+    for (const FieldRows& rows : batch.more_vectors) by_field[rows.field] = &rows;
+    flags.reserve(batch.more_vectors.size());
+    for (std::size_t field = 1; field < by_field.size(); ++field) {
+      const FieldRows* rows = by_field[field];
+      if (rows == nullptr) continue;
+      std::vector<std::uint8_t>& present = flags.emplace_back(batch.ids.size(), 1);
+      for (std::size_t i = 0; i < rows->present.size(); ++i) present[i] = rows->present[i] != 0;
+      blocks.push_back({.field = static_cast<std::uint32_t>(field),
+                        .dim = static_cast<std::uint32_t>(options.more_vectors[field - 1].dim),
+                        .present = present,
+                        .vectors = rows->vectors});
+    }
+  }
+  std::vector<std::vector<std::uint8_t>> flags;  // reserved up front: blocks view its elements
+  std::vector<storage::FieldBlock> blocks;
+};
+
+}  // namespace
+
+void Collection::State::write_more_vectors(Generation& g, const RecordBatch& batch,
+                                           std::size_t first) {
+  const std::size_t n = batch.ids.size();
+  for (std::size_t field = 1; field <= g.more.size(); ++field) {
+    HnswIndex& index = *g.more[field - 1];
+    const std::size_t dim = index.space().dim();
+    const auto given = std::find_if(batch.more_vectors.begin(), batch.more_vectors.end(),
+                                    [field](const FieldRows& rows) { return rows.field == field; });
+    const bool all_present = given != batch.more_vectors.end() && given->present.empty();
+    if (all_present) {
+      index.write_rows(given->vectors, n);
+      continue;
+    }
+    std::vector<float> rows(n * dim, 0.0f);
+    std::vector<std::uint32_t> absent;
+    std::size_t next = 0;  // the next given row
+    for (std::size_t i = 0; i < n; ++i) {
+      if (given == batch.more_vectors.end() || given->present[i] == 0) {
+        absent.push_back(static_cast<std::uint32_t>(first + i));
+        continue;
+      }
+      std::copy_n(given->vectors.data() + next * dim, dim, rows.data() + i * dim);
+      ++next;
+    }
+    index.write_rows(rows, n);
+    for (const std::uint32_t slot : absent) index.mark_deleted(slot);
+  }
+}
+
 Status Collection::State::write(const RecordBatch& batch, bool replace, Origin origin) {
   if (Status status = check_writable(origin); !status.is_ok()) return status;
   if (Status status = check_batch(batch); !status.is_ok()) return status;
@@ -145,12 +243,14 @@ Status Collection::State::write(const RecordBatch& batch, bool replace, Origin o
   std::unique_lock writer(write_mutex);
   if (Status status = check_writable(origin); !status.is_ok()) return status;
   if (Status status = check_new_ids(batch.ids, replace); !status.is_ok()) return status;
+  const LoggedFields fields(batch, options);
   const storage::WriteBatch logged{
       .kind = replace ? storage::WriteKind::kUpsert : storage::WriteKind::kAdd,
       .dim = static_cast<std::uint32_t>(options.dim),
       .ids = batch.ids,
       .vectors = batch.vectors,
       .metadata = new_metadata,
+      .more_vectors = fields.blocks,
   };
   if (Status status = log(logged, origin); !status.is_ok()) return status;
 
@@ -181,15 +281,19 @@ Status Collection::State::write(const RecordBatch& batch, bool replace, Origin o
       g.ids.insert(id);
     }
     for (std::size_t i = 0; i < n; ++i) g.index_payload(static_cast<std::uint32_t>(first + i));
+    write_more_vectors(g, batch, first);
     index.publish(first + n);
+    for (const std::unique_ptr<HnswIndex>& field : g.more) field->publish(first + n);
     live.store(index.live_size());
   }
   ++changes;
   // Relink around the replaced records before linking the new ones: inserts shed links to deleted
   // nodes from full lists, and a deleted node that lost its in-links that way could no longer be
   // found by repair(), nor could the live nodes reachable only through it.
-  index.repair(replaced, *pool);
-  index.link(static_cast<std::uint32_t>(first), n, *pool);
+  for (std::size_t field = 0; field < options.field_count(); ++field) {
+    g.field_index(field).repair(replaced, *pool);
+    g.field_index(field).link(static_cast<std::uint32_t>(first), n, *pool);
+  }
   compact_if_mostly_deleted();
   writer.unlock();
   if (origin == Origin::kUser && on_logged) on_logged();
@@ -204,6 +308,9 @@ std::size_t Collection::State::compact() {
   if (reclaimed == 0) return 0;
   HnswIndex::Compacted compacted = old->index->compacted(*pool);
   auto fresh = std::make_shared<Generation>(std::move(compacted.index));
+  for (const std::unique_ptr<HnswIndex>& field : old->more) {
+    fresh->more.push_back(field->compacted_to(compacted.kept, *pool));
+  }
   std::size_t id_bytes = 0;
   for (std::uint32_t slot : compacted.kept) id_bytes += old->ids.id(slot).size();
   fresh->ids.reserve(compacted.kept.size(), id_bytes);
@@ -272,7 +379,8 @@ Result<std::size_t> Collection::State::remove_chosen(
   removed_ids.reserve(removed.size());
   for (const std::uint32_t slot : removed) removed_ids.push_back(g.ids.id(slot));
   const storage::WriteBatch logged{
-      .kind = storage::WriteKind::kDelete, .dim = 0, .ids = removed_ids, .vectors = {}, .metadata = {}};
+      .kind = storage::WriteKind::kDelete, .dim = 0, .ids = removed_ids, .vectors = {}, .metadata = {},
+      .more_vectors = {}};
   if (Status status = log(logged, origin); !status.is_ok()) return status;
   {
     std::unique_lock lock(records_mutex);
@@ -283,7 +391,9 @@ Result<std::size_t> Collection::State::remove_chosen(
     live.store(g.index->live_size());
   }
   ++changes;
-  g.index->repair(removed, *pool);
+  for (std::size_t field = 0; field < options.field_count(); ++field) {
+    g.field_index(field).repair(removed, *pool);
+  }
   compact_if_mostly_deleted();
   writer.unlock();
   if (origin == Origin::kUser && on_logged) on_logged();
@@ -314,8 +424,33 @@ Result<std::vector<std::optional<Record>>> Collection::get(
     const float* row = g.index->row(*slot);
     record.vector.assign(row, row + dim);
     if (g.has_metadata) record.metadata = g.metadata[*slot];
+    record.more_vectors = State::more_vectors_of(g, *slot);
   }
   return records;
+}
+
+std::vector<std::optional<std::vector<float>>> Collection::State::more_vectors_of(
+    const Generation& g, std::uint32_t slot) {
+  std::vector<std::optional<std::vector<float>>> vectors(g.more.size());
+  for (std::size_t i = 0; i < g.more.size(); ++i) {
+    const HnswIndex& field = *g.more[i];
+    if (field.is_deleted(slot)) continue;  // the record lacks this field
+    const float* row = field.row(slot);
+    vectors[i].emplace(row, row + field.space().dim());
+  }
+  return vectors;
+}
+
+Result<std::size_t> Collection::State::searched_field(const SearchOptions& search) const {
+  if (const std::optional<std::size_t> field = options.field_number(search.vector_field)) {
+    return *field;
+  }
+  std::string known;
+  for (std::size_t field = 0; field < options.field_count(); ++field) {
+    known += (field == 0 ? "'" : ", '") + options.field(field).name + "'";
+  }
+  return Status::invalid_argument("unknown vector field '" + std::string(search.vector_field) +
+                                  "'; collection '" + name + "' has " + known);
 }
 
 Result<std::vector<Hit>> Collection::search(std::span<const float> query,
@@ -323,29 +458,32 @@ Result<std::vector<Hit>> Collection::search(std::span<const float> query,
   const State& s = *state_;
   if (s.closed.load()) return closed_error(s.name);
   if (Status status = options.validate(); !status.is_ok()) return status;
-  if (Status status = check_rows(query, 1, s.options.dim, "query vector"); !status.is_ok())
+  Result<std::size_t> field = s.searched_field(options);
+  if (!field.is_ok()) return field.status();
+  if (Status status = s.check_field_rows(query, 1, field.value(), "query vector"); !status.is_ok())
     return status;
 
   const std::shared_ptr<const Generation> g = s.generation();
+  const HnswIndex& index = g->field_index(field.value());
   std::vector<Neighbor> neighbors;
   if (options.filter != nullptr) {
     std::shared_lock lock(s.records_mutex);
     const FilterPlan plan = s.plan(*g, options);
-    s.filtered_search(*g, query, options, plan, neighbors);
-    return State::to_hits(*g, neighbors);
+    s.filtered_search(*g, index, query, options, plan, neighbors);
+    return State::to_hits(*g, index, neighbors);
   }
-  g->index->search(query, options.k, options.effective_ef(), options.exact, neighbors);
+  index.search(query, options.k, options.effective_ef(), options.exact, neighbors);
   std::shared_lock lock(s.records_mutex);
-  return State::to_hits(*g, neighbors);
+  return State::to_hits(*g, index, neighbors);
 }
 
-std::vector<Hit> Collection::State::to_hits(const Generation& g,
+std::vector<Hit> Collection::State::to_hits(const Generation& g, const HnswIndex& index,
                                             const std::vector<Neighbor>& neighbors) {
   std::vector<Hit> hits;
   hits.reserve(neighbors.size());
   for (const Neighbor& neighbor : neighbors) {
     // Deleted (or replaced by an upsert) since the walk found it: its metadata is gone already.
-    if (g.index->is_deleted(neighbor.slot)) continue;
+    if (index.is_deleted(neighbor.slot)) continue;
     Hit& hit = hits.emplace_back();
     hit.id = g.ids.id(neighbor.slot);
     hit.distance = neighbor.distance;
@@ -359,11 +497,14 @@ Result<BatchHits> Collection::search_batch(std::span<const float> queries,
   const State& s = *state_;
   if (s.closed.load()) return closed_error(s.name);
   if (Status status = options.validate(); !status.is_ok()) return status;
-  const std::size_t count = queries.size() / s.options.dim;
-  if (Status status = check_rows(queries, count, s.options.dim, "vectors"); !status.is_ok())
-    return status;
+  Result<std::size_t> field = s.searched_field(options);
+  if (!field.is_ok()) return field.status();
+  const std::size_t dim = s.options.field(field.value()).dim;
+  const std::size_t count = queries.size() / dim;
+  if (Status status = check_rows(queries, count, dim, "vectors"); !status.is_ok()) return status;
 
   const std::shared_ptr<const Generation> g = s.generation();
+  const HnswIndex& index = g->field_index(field.value());
   std::vector<std::vector<Neighbor>> neighbors;
   std::shared_lock filter_lock(s.records_mutex, std::defer_lock);
   if (options.filter != nullptr) {
@@ -371,12 +512,11 @@ Result<BatchHits> Collection::search_batch(std::span<const float> queries,
     const FilterPlan plan = s.plan(*g, options);
     neighbors.resize(count);
     s.pool->parallel_for(count, 4, [&](std::size_t, std::size_t q) {
-      s.filtered_search(*g, queries.subspan(q * s.options.dim, s.options.dim), options, plan,
-                        neighbors[q]);
+      s.filtered_search(*g, index, queries.subspan(q * dim, dim), options, plan, neighbors[q]);
     });
   } else {
-    g->index->search_batch(queries, count, options.k, options.effective_ef(), options.exact,
-                           *s.pool, neighbors);
+    index.search_batch(queries, count, options.k, options.effective_ef(), options.exact, *s.pool,
+                       neighbors);
   }
   BatchHits hits;
   hits.queries = count;
@@ -388,7 +528,7 @@ Result<BatchHits> Collection::search_batch(std::span<const float> queries,
   for (std::size_t q = 0; q < count; ++q) {
     std::size_t column = q * options.k;
     for (const Neighbor& neighbor : neighbors[q]) {
-      if (g->index->is_deleted(neighbor.slot)) continue;  // deleted since the search found it
+      if (index.is_deleted(neighbor.slot)) continue;  // deleted since the search found it
       hits.ids[column] = g->ids.id(neighbor.slot);
       hits.distances[column++] = neighbor.distance;
     }

@@ -33,7 +33,8 @@ FilterPlan Collection::State::plan(const Generation& g, const SearchOptions& opt
                               g.index->graph().max_degree(0));
 }
 
-void Collection::State::filtered_search(const Generation& g, std::span<const float> query,
+void Collection::State::filtered_search(const Generation& g, const HnswIndex& index,
+                                        std::span<const float> query,
                                         const SearchOptions& options, const FilterPlan& plan,
                                         std::vector<Neighbor>& out) const {
   const FilterExpr& filter = *options.filter;
@@ -42,13 +43,13 @@ void Collection::State::filtered_search(const Generation& g, std::span<const flo
     const HnswIndex::SlotFilter accepts = [&](std::uint32_t slot) {
       return found.dense.contains(slot) && (found.exact || matches(filter, g.metadata_of(slot)));
     };
-    g.index->search_filtered(query, options.k, plan.ef, accepts, out);
+    index.search_filtered(query, options.k, plan.ef, accepts, out);
     // The walk can miss matches it had no path to; then the scan below finds k whenever k match.
     if (out.size() >= options.k) return;
   }
   const std::vector<std::uint32_t> slots =
       matching_slots(g, filter, found.candidates, found.exact, found.candidates.size());
-  g.index->search_slots(query, options.k, slots, out);
+  index.search_slots(query, options.k, slots, out);
 }
 
 Result<std::size_t> Collection::count(const FilterExpr* filter) const {
@@ -76,6 +77,7 @@ Result<std::vector<Record>> Collection::find(const FilterExpr& filter, std::size
     const float* row = g.index->row(slot);
     record.vector.assign(row, row + s.options.dim);
     record.metadata = g.metadata_of(slot);
+    record.more_vectors = State::more_vectors_of(g, slot);
   }
   return records;
 }

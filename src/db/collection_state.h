@@ -27,21 +27,33 @@ Status closed_error(const std::string& name);
 // non-finite value. `what` names the argument in messages.
 Status check_rows(std::span<const float> values, std::size_t rows, std::size_t dim,
                   std::string_view what);
-HnswParams index_params(const CollectionOptions& options);
+// The index settings of vector field `field` (0 = the first) of a collection built with `options`.
+HnswParams index_params(const CollectionOptions& options, std::size_t field = 0);
+// An empty generation for a collection built with `options`: one index per vector field.
+std::shared_ptr<Generation> empty_generation(const CollectionOptions& options);
 
 struct Collection::State {
   State(std::string name_, const CollectionOptions& options_, std::shared_ptr<ThreadPool> pool_)
       : name(std::move(name_)),
         options(options_),
         pool(std::move(pool_)),
-        current(std::make_shared<Generation>(
-            std::make_unique<HnswIndex>(options.metric, options.dim, index_params(options)))) {}
+        current(empty_generation(options)) {}
 
   // Who asks for a change: a user (logged first when the collection is durable, refused when it
   // is read-only) or the replay of the log (applied as it is).
   enum class Origin { kUser, kLog };
 
   Status check_batch(const RecordBatch& batch) const;
+  // Ok when batch.more_vectors names each further field at most once, with one presence flag per
+  // record (or none) and one finite row of the field's dim per present record.
+  Status check_more_vectors(const RecordBatch& batch) const;
+  // Writes the further fields' rows of a checked batch of n records to slots [first, first + n)
+  // of g's field indexes: zeros, marked deleted, for a record that lacks a field. Caller: the
+  // writer, holding records_mutex exclusively, before publishing the slots.
+  static void write_more_vectors(Generation& g, const RecordBatch& batch, std::size_t first);
+  // Record::more_vectors of the record in `slot`. Caller holds records_mutex shared.
+  static std::vector<std::optional<std::vector<float>>> more_vectors_of(const Generation& g,
+                                                                        std::uint32_t slot);
   Status check_new_ids(std::span<const std::string_view> new_ids, bool replace) const;
   // kClosed or kReadOnly when a change from `origin` cannot run now.
   Status check_writable(Origin origin) const;
@@ -57,16 +69,24 @@ struct Collection::State {
   // is deleted.
   Result<std::size_t> remove_chosen(
       const std::function<std::vector<std::uint32_t>(const Generation&)>& choose, Origin origin);
+  // The number of the vector field options.vector_field names; kInvalidArgument naming the
+  // fields there are when it names none.
+  Result<std::size_t> searched_field(const SearchOptions& search) const;
+  // Ok when `values` holds `rows` finite vectors of field `field`'s dim (named in messages).
+  Status check_field_rows(std::span<const float> values, std::size_t rows, std::size_t field,
+                          std::string_view what) const;
   // How to answer options.filter on `g`: its matches come from g's cache when the same filter was
   // searched since the last write. Caller holds records_mutex shared.
   FilterPlan plan(const Generation& g, const SearchOptions& options) const;
-  // The k nearest matches of options.filter by `plan`. Caller holds records_mutex shared.
-  void filtered_search(const Generation& g, std::span<const float> query,
+  // The k nearest matches of options.filter by `plan` in `index` (one of g's fields). Caller
+  // holds records_mutex shared.
+  void filtered_search(const Generation& g, const HnswIndex& index, std::span<const float> query,
                        const SearchOptions& options, const FilterPlan& plan,
                        std::vector<Neighbor>& out) const;
-  // Hits for `neighbors`, with ids and metadata, leaving out those deleted since the search found
-  // them. Caller holds records_mutex shared.
-  static std::vector<Hit> to_hits(const Generation& g, const std::vector<Neighbor>& neighbors);
+  // Hits for `neighbors` found in `index` (one of g's fields), with ids and metadata, leaving out
+  // those deleted since the search found them. Caller holds records_mutex shared.
+  static std::vector<Hit> to_hits(const Generation& g, const HnswIndex& index,
+                                  const std::vector<Neighbor>& neighbors);
   void compact_if_mostly_deleted();
 
   // The generation searches run on. Cost: a shared lock and a reference count.

@@ -63,6 +63,21 @@ Result<std::unique_ptr<Database>> Database::open(std::string_view path,
 const std::string& Database::path() const noexcept { return state_->path; }
 bool Database::read_only() const noexcept { return state_->options.read_only; }
 
+namespace {
+
+// The vector fields of `options` as "name(dim, metric), ...".
+std::string field_list(const CollectionOptions& options) {
+  std::string list;
+  for (std::size_t i = 0; i < options.field_count(); ++i) {
+    const VectorFieldOptions field = options.field(i);
+    list += (i == 0 ? "" : ", ") + field.name + "(" + std::to_string(field.dim) + ", " +
+            std::string(metric_name(field.metric)) + ")";
+  }
+  return list;
+}
+
+}  // namespace
+
 Result<std::shared_ptr<Collection>> Database::create_collection(std::string_view name,
                                                                 const CollectionOptions& options) {
   if (Status status = validate_collection_name(name); !status.is_ok()) return status;
@@ -77,6 +92,12 @@ Result<std::shared_ptr<Collection>> Database::create_collection(std::string_view
                                       " metric=" + std::string(metric_name(stored.metric)) +
                                       ", not dim=" + std::to_string(options.dim) +
                                       " metric=" + std::string(metric_name(options.metric)));
+    }
+    const bool declares_fields = options.field_count() > 1 || options.vector_name != "default";
+    if (declares_fields && field_list(stored) != field_list(options)) {
+      return Status::invalid_argument("collection '" + std::string(name) +
+                                      "' exists with vector fields " + field_list(stored) +
+                                      ", not " + field_list(options));
     }
     return found->second;
   }

@@ -87,7 +87,16 @@ Status apply(Database::State& db, const JournalEntry& entry, CollectionMap& coll
     Result<std::size_t> removed = collection.remove_ids(ids, CollectionState::Origin::kLog);
     return removed.is_ok() ? Status::ok() : replay_error(entry, removed.status());
   }
-  const RecordBatch records{.ids = ids, .vectors = batch.vectors, .metadata = batch.metadata};
+  std::vector<FieldRows> more_vectors;
+  more_vectors.reserve(batch.more_vectors.size());
+  for (const storage::DecodedFieldBlock& block : batch.more_vectors) {
+    more_vectors.push_back(
+        {.field = block.field, .present = block.present, .vectors = block.vectors});
+  }
+  const RecordBatch records{.ids = ids,
+                            .vectors = batch.vectors,
+                            .metadata = batch.metadata,
+                            .more_vectors = more_vectors};
   const bool replace = batch.kind == storage::WriteKind::kUpsert;
   Status status = collection.write(records, replace, CollectionState::Origin::kLog);
   return status.is_ok() ? status : replay_error(entry, status);
@@ -117,10 +126,11 @@ Result<LogEnd> replay_log(Database::State& db, const fs::path& path, std::uint64
   Result<storage::LogReader> opened = storage::LogReader::open(*db.env, path);
   if (!opened.is_ok()) return opened.status();
   storage::LogReader reader = std::move(opened).value();
-  const DimensionOf dimension_of = [&collections](std::string_view name) {
+  const FieldDimsOf dims_of = [&collections](std::string_view name) {
     auto found = collections.find(name);
-    return found == collections.end() ? std::nullopt
-                                      : std::optional<std::size_t>(found->second->options().dim);
+    return found == collections.end()
+               ? std::nullopt
+               : std::optional<std::vector<std::uint32_t>>(field_dims(found->second->options()));
   };
   storage::LogRecord record;
   while (true) {
@@ -128,7 +138,7 @@ Result<LogEnd> replay_log(Database::State& db, const fs::path& path, std::uint64
     if (!more.is_ok()) return more.status();
     if (!more.value()) break;
     if (record.lsn <= after_lsn) continue;
-    Result<JournalEntry> entry = decode_journal_record(record, dimension_of);
+    Result<JournalEntry> entry = decode_journal_record(record, dims_of);
     if (!entry.is_ok()) return Status(entry.status().code(), path.string() + ": " + entry.status().message());
     if (Status status = apply(db, entry.value(), collections); !status.is_ok()) {
       return Status(status.code(), path.string() + ": " + status.message());

@@ -18,6 +18,9 @@ namespace omendb {
 struct Generation {
   explicit Generation(std::unique_ptr<HnswIndex> index_) : index(std::move(index_)) {}
 
+  // The index of vector field `field` (0 = the first). Precondition: field < 1 + more.size().
+  HnswIndex& field_index(std::size_t field) const { return field == 0 ? *index : *more[field - 1]; }
+
   // The metadata of `slot` (empty for a record without any). Caller holds the records lock.
   const Metadata& metadata_of(std::uint32_t slot) const {
     static const Metadata kNone;
@@ -32,11 +35,19 @@ struct Generation {
   // writer, holding the collection's records lock exclusively.
   void retire(std::uint32_t slot) {
     index->mark_deleted(slot);
+    for (const std::unique_ptr<HnswIndex>& field : more) {
+      if (!field->is_deleted(slot)) field->mark_deleted(slot);  // deleted already: it lacks it
+    }
     payload.remove(slot, metadata_of(slot));
     if (has_metadata) metadata[slot] = Metadata{};
   }
 
+  // The first vector field's index: its slots are the records', its deleted flags say which are
+  // deleted.
   std::unique_ptr<HnswIndex> index;
+  // One index per further vector field, with the same slots; a slot is deleted in it when the
+  // record is deleted or lacks the field (its row is then zeros and it is in no graph list).
+  std::vector<std::unique_ptr<HnswIndex>> more;
   // The rest is guarded by the collection's records lock.
   IdMap ids;
   bool has_metadata = false;       // false until a record carries metadata: saves 24 B a record

@@ -5,6 +5,7 @@
 #include "omendb/database.h"
 #include "storage/byte_io.h"
 #include "storage/manifest.h"
+#include "storage/vector_fields_codec.h"
 
 namespace omendb {
 namespace {
@@ -60,14 +61,27 @@ Status get_options(ByteReader& in, std::uint64_t lsn, CollectionOptions& out) {
     if (!quantization) return corrupt(lsn, "unknown quantization code " + std::to_string(code));
     out.quantization = *quantization;
   }
+  // Records written before named vector fields existed end here: one field, "default".
+  if (in.remaining() != 0) {
+    if (std::string problem = storage::get_vector_fields(in, out); !problem.empty())
+      return corrupt(lsn, problem);
+  }
   if (Status status = out.validate(); !status.is_ok()) return corrupt(lsn, status.message());
   return Status::ok();
 }
 
 }  // namespace
 
+std::vector<std::uint32_t> field_dims(const CollectionOptions& options) {
+  std::vector<std::uint32_t> dims{static_cast<std::uint32_t>(options.dim)};
+  for (const VectorFieldOptions& field : options.more_vectors) {
+    dims.push_back(static_cast<std::uint32_t>(field.dim));
+  }
+  return dims;
+}
+
 Result<JournalEntry> decode_journal_record(const storage::LogRecord& record,
-                                           const DimensionOf& dimension_of) {
+                                           const FieldDimsOf& dims_of) {
   JournalEntry entry;
   entry.lsn = record.lsn;
   ByteReader in(record.payload);
@@ -75,10 +89,11 @@ Result<JournalEntry> decode_journal_record(const storage::LogRecord& record,
     case JournalRecordType::kWrite: {
       entry.type = JournalRecordType::kWrite;
       if (Status s = get_name(in, true, record.lsn, entry.collection); !s.is_ok()) return s;
-      const std::optional<std::size_t> dim = dimension_of(entry.collection);
-      if (!dim) return corrupt(record.lsn, "write to unknown collection '" + entry.collection + "'");
-      Result<storage::DecodedBatch> batch = storage::decode_write_batch(
-          std::span(record.payload).subspan(in.offset()), static_cast<std::uint32_t>(*dim));
+      const std::optional<std::vector<std::uint32_t>> dims = dims_of(entry.collection);
+      if (!dims) return corrupt(record.lsn, "write to unknown collection '" + entry.collection + "'");
+      Result<storage::DecodedBatch> batch =
+          storage::decode_write_batch(std::span(record.payload).subspan(in.offset()),
+                                      dims->front(), std::span(*dims).subspan(1));
       if (!batch.is_ok()) return corrupt(record.lsn, batch.status().message());
       entry.batch = std::move(batch).value();
       return entry;
@@ -135,6 +150,7 @@ Status Journal::log_create(std::string_view collection, const CollectionOptions&
     writer.put_u32(options.ef_construction);
     writer.put_u64(options.seed);
     writer.put_u32(storage::manifest::quantization_code(options.quantization));
+    storage::put_vector_fields(options, writer);
     return Status::ok();
   });
 }

@@ -40,15 +40,19 @@ struct JournalEntry {
   storage::DecodedBatch batch;  // kWrite only
 };
 
-// The dimension of the collection called `name` at this point of the log, or nothing when no
-// such collection exists (a write to it is then corruption).
-using DimensionOf = std::function<std::optional<std::size_t>(std::string_view name)>;
+// The dimensions of the vector fields (the first field's first) of the collection called `name`
+// at this point of the log, or nothing when no such collection exists (a write to it is then
+// corruption).
+using FieldDimsOf =
+    std::function<std::optional<std::vector<std::uint32_t>>(std::string_view name)>;
+// The dimensions of the vector fields of a collection built with `options`, the first field's first.
+std::vector<std::uint32_t> field_dims(const CollectionOptions& options);
 
 // Decodes `record`, read as untrusted input: kCorruption ("log record at lsn <n>: <what>") on an
 // unknown type, a bad name or options, a write to an unknown collection or any batch error.
 // Cost: O(payload bytes).
 Result<JournalEntry> decode_journal_record(const storage::LogRecord& record,
-                                           const DimensionOf& dimension_of);
+                                           const FieldDimsOf& dims_of);
 
 class Journal {
  public:

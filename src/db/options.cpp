@@ -60,21 +60,85 @@ std::optional<SyncMode> parse_sync_mode(std::string_view name) noexcept {
   return std::nullopt;
 }
 
-Status CollectionOptions::validate() const {
-  if (dim < 1 || dim > kMaxDim) {
-    return Status::invalid_argument("dim must be between 1 and " + std::to_string(kMaxDim) +
-                                    ", got " + std::to_string(dim));
+namespace {
+
+// Ok when `name` can name a vector field; otherwise what is wrong with it.
+std::string field_name_problem(std::string_view name) {
+  if (name.empty()) return "is empty";
+  if (name.size() > VectorFieldOptions::kMaxFieldNameBytes) {
+    return "is " + std::to_string(name.size()) + " bytes long; the limit is " +
+           std::to_string(VectorFieldOptions::kMaxFieldNameBytes);
   }
-  if (m < 2 || m > kMaxM) {
-    return Status::invalid_argument("m must be between 2 and " + std::to_string(kMaxM) + ", got " +
-                                    std::to_string(m));
+  for (const char c : name) {
+    const bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                         (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+    if (!allowed) return "may hold only letters, digits, '_', '-' and '.'";
   }
-  if (ef_construction < 1 || ef_construction > SearchOptions::kMaxEf) {
-    return Status::invalid_argument("ef_construction must be between 1 and " +
+  return "";
+}
+
+// Ok, or kInvalidArgument naming the setting of `field` out of range. `prefix` starts messages
+// ("" for the first field, which keeps the messages of a single-vector collection).
+Status validate_field(const VectorFieldOptions& field, const std::string& prefix) {
+  if (field.dim < 1 || field.dim > CollectionOptions::kMaxDim) {
+    return Status::invalid_argument(prefix + "dim must be between 1 and " +
+                                    std::to_string(CollectionOptions::kMaxDim) + ", got " +
+                                    std::to_string(field.dim));
+  }
+  if (field.m < 2 || field.m > CollectionOptions::kMaxM) {
+    return Status::invalid_argument(prefix + "m must be between 2 and " +
+                                    std::to_string(CollectionOptions::kMaxM) + ", got " +
+                                    std::to_string(field.m));
+  }
+  if (field.ef_construction < 1 || field.ef_construction > SearchOptions::kMaxEf) {
+    return Status::invalid_argument(prefix + "ef_construction must be between 1 and " +
                                     std::to_string(SearchOptions::kMaxEf) + ", got " +
-                                    std::to_string(ef_construction));
+                                    std::to_string(field.ef_construction));
   }
   return Status::ok();
+}
+
+}  // namespace
+
+Status CollectionOptions::validate() const {
+  if (Status status = validate_field(field(0), ""); !status.is_ok()) return status;
+  if (field_count() > kMaxVectorFields) {
+    return Status::invalid_argument("a collection holds at most " +
+                                    std::to_string(kMaxVectorFields) + " vector fields, got " +
+                                    std::to_string(field_count()));
+  }
+  for (std::size_t i = 0; i < field_count(); ++i) {
+    const std::string name = i == 0 ? vector_name : more_vectors[i - 1].name;
+    const std::string problem = field_name_problem(name);
+    if (!problem.empty()) {
+      return Status::invalid_argument("vector field name '" + name + "' " + problem);
+    }
+    if (field_number(name) != i) {
+      return Status::invalid_argument("vector field name '" + name + "' is declared twice");
+    }
+    if (i == 0) continue;
+    const Status status = validate_field(more_vectors[i - 1], "vector field '" + name + "': ");
+    if (!status.is_ok()) return status;
+  }
+  return Status::ok();
+}
+
+VectorFieldOptions CollectionOptions::field(std::size_t i) const {
+  if (i > 0) return more_vectors[i - 1];
+  return {.name = vector_name,
+          .dim = dim,
+          .metric = metric,
+          .m = m,
+          .ef_construction = ef_construction,
+          .quantization = quantization};
+}
+
+std::optional<std::size_t> CollectionOptions::field_number(std::string_view name) const noexcept {
+  if (name.empty() || name == vector_name) return 0;
+  for (std::size_t i = 0; i < more_vectors.size(); ++i) {
+    if (more_vectors[i].name == name) return i + 1;
+  }
+  return std::nullopt;
 }
 
 Status SearchOptions::validate() const {

@@ -98,8 +98,7 @@ void put_header(BufferedFile& out, const snapshot::FileKind& kind,
 
 std::uint32_t u32(std::size_t value) { return static_cast<std::uint32_t>(value); }
 
-Status write_vectors(BufferedFile& out, const Generation& g) {
-  const HnswIndex& index = *g.index;
+Status write_index_vectors(BufferedFile& out, const HnswIndex& index) {
   put_header(out, snapshot::kVectors, [&](ByteWriter& w) {
     w.put_u32(u32(index.space().dim()));
     w.put_u32(u32(index.size()));
@@ -108,8 +107,7 @@ Status write_vectors(BufferedFile& out, const Generation& g) {
   return Status::ok();
 }
 
-Status write_graph(BufferedFile& out, const Generation& g) {
-  const HnswIndex& index = *g.index;
+Status write_index_graph(BufferedFile& out, const HnswIndex& index) {
   const auto [entry_slot, entry_level] = index.entry_point();
   put_header(out, snapshot::kGraph, [&](ByteWriter& w) {
     w.put_u32(index.params().m);
@@ -119,6 +117,14 @@ Status write_graph(BufferedFile& out, const Generation& g) {
   });
   index.save_graph([&](std::span<const std::byte> bytes) { out.append(bytes); });
   return Status::ok();
+}
+
+Status write_vectors(BufferedFile& out, const Generation& g) {
+  return write_index_vectors(out, *g.index);
+}
+
+Status write_graph(BufferedFile& out, const Generation& g) {
+  return write_index_graph(out, *g.index);
 }
 
 // What is wrong with `id` as a stored id ("" when nothing is): the rules of Collection::add.
@@ -206,18 +212,30 @@ Status check_generation(const Generation& g, const CollectionOptions& options) {
     return Status::invalid_argument(
         "snapshot: the payload index's live slots are not the index's live slots");
   }
+  if (g.more.size() + 1 != options.field_count()) {
+    return Status::invalid_argument("snapshot: the generation does not have the vector fields");
+  }
+  for (std::size_t field = 1; field < options.field_count(); ++field) {
+    const HnswIndex& more = *g.more[field - 1];
+    const VectorFieldOptions settings = options.field(field);
+    if (more.size() != slots || more.space().dim() != settings.dim ||
+        more.space().metric() != settings.metric || more.params().m != settings.m) {
+      return Status::invalid_argument("snapshot: vector field '" + settings.name +
+                                      "' does not match the collection");
+    }
+  }
   return Status::ok();
 }
 
-using WriteBody = Status (*)(BufferedFile&, const Generation&);
+using WriteBody = std::function<Status(BufferedFile&)>;
 
 // Writes one file at `path` with `body`, syncs and closes it.
 Result<storage::SnapshotFile> write_file(storage::Env& env, const fs::path& path,
-                                         const Generation& g, WriteBody body) {
+                                         const WriteBody& body) {
   Result<std::unique_ptr<storage::WritableFile>> created = env.new_writable_file(path);
   if (!created.is_ok()) return created.status();
   BufferedFile out(std::move(created).value());
-  if (Status status = body(out, g); !status.is_ok()) return status;
+  if (Status status = body(out); !status.is_ok()) return status;
   return out.finish(path.filename().string());
 }
 
@@ -268,51 +286,93 @@ Status read_magic(LoadedFile& file, const snapshot::FileKind& kind) {
   return Status::ok();
 }
 
-// The five files of a snapshot, mapped and verified, each read past its magic and version.
+// The files of a snapshot, mapped and verified, each read past its magic and version.
 struct SnapshotFiles {
   LoadedFile vectors;
   LoadedFile graph;
   LoadedFile ids;
   LoadedFile meta;
   LoadedFile payload;
+  std::vector<LoadedFile> more_vectors;  // of fields 1, 2, ...
+  std::vector<LoadedFile> more_graphs;
 };
 
-// Maps and verifies `files`, which must hold each kind of file exactly once.
+// The number of the further field whose file of `kind` is called `name`
+// ("<number>.<kind suffix>-<field>"), or 0 when `name` is no such file of a field below `fields`.
+std::size_t field_of_file(std::string_view name, const snapshot::FileKind& kind,
+                          std::size_t fields) {
+  for (std::size_t field = 1; field < fields; ++field) {
+    const std::string suffix = snapshot::field_suffix(kind, field);
+    if (name.size() > suffix.size() + 1 && name.ends_with(suffix) &&
+        name[name.size() - suffix.size() - 1] == '.') {
+      return field;
+    }
+  }
+  return 0;
+}
+
+// Maps and verifies `files`, which must hold each kind of file exactly once, and the vectors and
+// graph files of each further vector field of `options` exactly once.
 Result<SnapshotFiles> map_all(storage::Env& env, const fs::path& dir,
-                              std::span<const storage::SnapshotFile> files) {
+                              std::span<const storage::SnapshotFile> files,
+                              const CollectionOptions& options) {
+  const std::size_t more = options.field_count() - 1;
   std::array<std::optional<LoadedFile>, snapshot::kFileKinds.size()> loaded;
+  std::vector<std::optional<LoadedFile>> field_files(2 * more);  // vectors, graph of each field
   for (const storage::SnapshotFile& entry : files) {
     const auto kind =
         std::find_if(snapshot::kFileKinds.begin(), snapshot::kFileKinds.end(),
                      [&](const snapshot::FileKind& k) { return is_kind(entry.name, k); });
-    if (kind == snapshot::kFileKinds.end())
+    std::optional<LoadedFile>* slot = nullptr;
+    const snapshot::FileKind* file_kind = nullptr;
+    std::string suffix;
+    if (kind != snapshot::kFileKinds.end()) {
+      slot = &loaded[static_cast<std::size_t>(kind - snapshot::kFileKinds.begin())];
+      file_kind = &*kind;
+      suffix = kind->suffix;
+    } else if (const std::size_t f = field_of_file(entry.name, snapshot::kVectors, more + 1)) {
+      slot = &field_files[2 * (f - 1)];
+      file_kind = &snapshot::kVectors;
+      suffix = snapshot::field_suffix(snapshot::kVectors, f);
+    } else if (const std::size_t f = field_of_file(entry.name, snapshot::kGraph, more + 1)) {
+      slot = &field_files[2 * (f - 1) + 1];
+      file_kind = &snapshot::kGraph;
+      suffix = snapshot::field_suffix(snapshot::kGraph, f);
+    } else {
       return corrupt(dir / entry.name, "unknown kind of file");
-    std::optional<LoadedFile>& slot =
-        loaded[static_cast<std::size_t>(kind - snapshot::kFileKinds.begin())];
-    if (slot) return corrupt(dir / entry.name, "a second " + std::string(kind->suffix) + " file");
+    }
+    if (*slot) return corrupt(dir / entry.name, "a second " + suffix + " file");
     Result<LoadedFile> file = map_checked(env, dir, entry);
     if (!file.is_ok()) return file.status();
-    slot = std::move(file).value();
-    if (Status status = read_magic(*slot, *kind); !status.is_ok()) return status;
+    *slot = std::move(file).value();
+    if (Status status = read_magic(**slot, *file_kind); !status.is_ok()) return status;
   }
   for (std::size_t k = 0; k < loaded.size(); ++k) {
     if (!loaded[k])
       return corrupt(dir, "no " + std::string(snapshot::kFileKinds[k].suffix) + " file");
   }
-  return SnapshotFiles{std::move(*loaded[0]), std::move(*loaded[1]), std::move(*loaded[2]),
-                       std::move(*loaded[3]), std::move(*loaded[4])};
+  SnapshotFiles result{std::move(*loaded[0]), std::move(*loaded[1]), std::move(*loaded[2]),
+                       std::move(*loaded[3]), std::move(*loaded[4]), {}, {}};
+  for (std::size_t i = 0; i < field_files.size(); ++i) {
+    if (!field_files[i]) {
+      return corrupt(dir, "no " + std::string(i % 2 == 0 ? "vectors" : "graph") +
+                              " file of vector field '" + options.field(i / 2 + 1).name + "'");
+    }
+    (i % 2 == 0 ? result.more_vectors : result.more_graphs).push_back(std::move(*field_files[i]));
+  }
+  return result;
 }
 
-// Reads the vectors header: the slot count, once dim is the collection's and the rows fill the
-// rest of the file exactly.
-Result<std::uint32_t> read_vectors_header(LoadedFile& file, const CollectionOptions& options) {
+// Reads the vectors header: the slot count, once dim is the field's and the rows fill the rest of
+// the file exactly.
+Result<std::uint32_t> read_vectors_header(LoadedFile& file, std::size_t expected_dim) {
   std::uint32_t dim = 0;
   std::uint32_t slots = 0;
   if (!file.in.get_u32(dim) || !file.in.get_u32(slots))
     return corrupt(file.path, "header cut short");
-  if (dim != options.dim) {
+  if (dim != expected_dim) {
     return corrupt(file.path, "dimension " + std::to_string(dim) + ", the collection's is " +
-                                  std::to_string(options.dim));
+                                  std::to_string(expected_dim));
   }
   if (file.in.remaining() != std::uint64_t{slots} * dim * sizeof(float)) {
     return corrupt(file.path, std::to_string(file.in.remaining()) + " bytes of vectors, not " +
@@ -322,13 +382,14 @@ Result<std::uint32_t> read_vectors_header(LoadedFile& file, const CollectionOpti
   return slots;
 }
 
-// Restores the index from the vectors and graph files. Graph-file problems are reported on it,
-// problems with the vector values on the vectors file.
-Result<std::unique_ptr<HnswIndex>> load_index(SnapshotFiles& files,
-                                              const CollectionOptions& options) {
-  Result<std::uint32_t> slots = read_vectors_header(files.vectors, options);
+// Restores the index of vector field `field` of `options` from its vectors and graph files.
+// Graph-file problems are reported on it, problems with the vector values on the vectors file.
+Result<std::unique_ptr<HnswIndex>> load_index(LoadedFile& vectors, LoadedFile& graph,
+                                              const CollectionOptions& options,
+                                              std::size_t field) {
+  const VectorFieldOptions settings = options.field(field);
+  Result<std::uint32_t> slots = read_vectors_header(vectors, settings.dim);
   if (!slots.is_ok()) return slots.status();
-  LoadedFile& graph = files.graph;
   std::uint32_t m = 0;
   std::uint32_t graph_slots = 0;
   std::uint32_t entry_slot = 0;
@@ -337,9 +398,9 @@ Result<std::unique_ptr<HnswIndex>> load_index(SnapshotFiles& files,
       !graph.in.get_u32(entry_level)) {
     return corrupt(graph.path, "header cut short");
   }
-  if (m != options.m) {
-    return corrupt(graph.path,
-                   "m " + std::to_string(m) + ", the collection's is " + std::to_string(options.m));
+  if (m != settings.m) {
+    return corrupt(graph.path, "m " + std::to_string(m) + ", the collection's is " +
+                                   std::to_string(settings.m));
   }
   if (graph_slots != slots.value()) {
     return corrupt(graph.path, std::to_string(graph_slots) + " slots, the vectors file holds " +
@@ -349,22 +410,46 @@ Result<std::unique_ptr<HnswIndex>> load_index(SnapshotFiles& files,
   image.size = graph_slots;
   image.entry_slot = entry_slot;
   image.entry_level = static_cast<std::int32_t>(entry_level);
-  image.vectors = files.vectors.map->bytes().subspan(files.vectors.in.offset());
-  image.vectors_file = files.vectors.map;
+  image.vectors = vectors.map->bytes().subspan(vectors.in.offset());
+  image.vectors_file = vectors.map;
   image.graph = graph.map->bytes().subspan(graph.in.offset());
-  Result<std::unique_ptr<HnswIndex>> index =
-      HnswIndex::restore(options.metric, options.dim, index_params(options), image);
+  Result<std::unique_ptr<HnswIndex>> index = HnswIndex::restore(
+      settings.metric, settings.dim, index_params(options, field), image);
   if (index.is_ok()) return index;
   // restore() names the part at fault first: "vectors: <what>" or "graph: <what>".
   constexpr std::string_view kVectorsProblem = "vectors: ";
   constexpr std::string_view kGraphProblem = "graph: ";
   const std::string message = index.status().message();
   if (message.starts_with(kVectorsProblem)) {
-    return corrupt(files.vectors.path, message.substr(kVectorsProblem.size()));
+    return corrupt(vectors.path, message.substr(kVectorsProblem.size()));
   }
   return corrupt(graph.path, message.starts_with(kGraphProblem)
                                  ? message.substr(kGraphProblem.size())
                                  : message);
+}
+
+// Restores g.more from the further fields' files: each must have g.index's slots, and every slot
+// deleted there (a deleted record) deleted too.
+Status load_more_vectors(SnapshotFiles& files, const CollectionOptions& options, Generation& g) {
+  for (std::size_t field = 1; field < options.field_count(); ++field) {
+    LoadedFile& graph = files.more_graphs[field - 1];
+    Result<std::unique_ptr<HnswIndex>> index =
+        load_index(files.more_vectors[field - 1], graph, options, field);
+    if (!index.is_ok()) return index.status();
+    const HnswIndex& more = *index.value();
+    if (more.size() != g.index->size()) {
+      return corrupt(graph.path, std::to_string(more.size()) + " slots, the collection has " +
+                                     std::to_string(g.index->size()));
+    }
+    for (std::uint32_t slot = 0; slot < more.size(); ++slot) {
+      if (g.index->is_deleted(slot) && !more.is_deleted(slot)) {
+        return corrupt(graph.path, "slot " + std::to_string(slot) +
+                                       " is live, but its record is deleted");
+      }
+    }
+    g.more.push_back(std::move(index).value());
+  }
+  return Status::ok();
 }
 
 // Rebuilds g.ids from the ids file: slot by slot, each id inserted and, when its slot is deleted,
@@ -460,13 +545,26 @@ Result<std::vector<storage::SnapshotFile>> write_snapshot(storage::Env& env, con
                                                           const Generation& g,
                                                           const CollectionOptions& options) {
   if (Status status = check_generation(g, options); !status.is_ok()) return status;
-  constexpr std::array<WriteBody, snapshot::kFileKinds.size()> kBodies{
-      write_vectors, write_graph, write_ids, write_meta, write_payload};
+  std::vector<std::pair<std::string, WriteBody>> bodies;
+  const auto of_generation = [&g](Status (*body)(BufferedFile&, const Generation&)) {
+    return [&g, body](BufferedFile& out) { return body(out, g); };
+  };
+  bodies.emplace_back(snapshot::kVectors.suffix, of_generation(write_vectors));
+  bodies.emplace_back(snapshot::kGraph.suffix, of_generation(write_graph));
+  bodies.emplace_back(snapshot::kIds.suffix, of_generation(write_ids));
+  bodies.emplace_back(snapshot::kMeta.suffix, of_generation(write_meta));
+  bodies.emplace_back(snapshot::kPayload.suffix, of_generation(write_payload));
+  for (std::size_t field = 1; field < options.field_count(); ++field) {
+    const HnswIndex& index = *g.more[field - 1];
+    bodies.emplace_back(snapshot::field_suffix(snapshot::kVectors, field),
+                        [&index](BufferedFile& out) { return write_index_vectors(out, index); });
+    bodies.emplace_back(snapshot::field_suffix(snapshot::kGraph, field),
+                        [&index](BufferedFile& out) { return write_index_graph(out, index); });
+  }
   std::vector<storage::SnapshotFile> written;
-  for (std::size_t k = 0; k < kBodies.size(); ++k) {
-    const fs::path path =
-        dir / (std::to_string(file_number) + "." + std::string(snapshot::kFileKinds[k].suffix));
-    Result<storage::SnapshotFile> file = write_file(env, path, g, kBodies[k]);
+  for (const auto& [suffix, body] : bodies) {
+    const fs::path path = dir / (std::to_string(file_number) + "." + suffix);
+    Result<storage::SnapshotFile> file = write_file(env, path, body);
     if (!file.is_ok()) {
       // Best effort: a file that cannot be removed is an unreferenced leftover, never read.
       for (const storage::SnapshotFile& done : written) (void)env.remove_file(dir / done.name);
@@ -481,12 +579,15 @@ Result<std::vector<storage::SnapshotFile>> write_snapshot(storage::Env& env, con
 Result<std::shared_ptr<Generation>> load_snapshot(storage::Env& env, const fs::path& dir,
                                                   std::span<const storage::SnapshotFile> files,
                                                   const CollectionOptions& options) {
-  Result<SnapshotFiles> mapped = map_all(env, dir, files);
+  Result<SnapshotFiles> mapped = map_all(env, dir, files, options);
   if (!mapped.is_ok()) return mapped.status();
   SnapshotFiles& snapshot_files = mapped.value();
-  Result<std::unique_ptr<HnswIndex>> index = load_index(snapshot_files, options);
+  Result<std::unique_ptr<HnswIndex>> index =
+      load_index(snapshot_files.vectors, snapshot_files.graph, options, 0);
   if (!index.is_ok()) return index.status();
   auto g = std::make_shared<Generation>(std::move(index).value());
+  if (Status status = load_more_vectors(snapshot_files, options, *g); !status.is_ok())
+    return status;
   if (Status status = load_ids(snapshot_files.ids, *g); !status.is_ok()) return status;
   if (Status status = load_meta(snapshot_files.meta, *g); !status.is_ok()) return status;
   if (Status status = load_payload(snapshot_files.payload, *g); !status.is_ok()) return status;

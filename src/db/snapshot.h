@@ -15,6 +15,10 @@
 //              | if flags bit 0: slots x metadata encoding (storage/record_codec.h)
 //   payload := magic "OMENDBPI" | version u32 | slots u32
 //              | the payload index as PayloadIndex::save writes it
+// and, for each further vector field f = 1, 2, ... (CollectionOptions::more_vectors), a vectors
+// file "<file number>.vectors-<f>" and a graph file "<file number>.graph-<f>" laid out as above,
+// with the collection's slots: a record that lacks the field has a zero row there and its slot is
+// deleted in that graph.
 //
 // Thread safety: write_snapshot reads a generation no writer changes meanwhile (the caller holds
 // the collection's write lock); searches may run concurrently. load_snapshot shares nothing.
@@ -27,6 +31,7 @@
 #include <filesystem>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -55,6 +60,12 @@ inline constexpr FileKind kMeta{"meta", "OMENDBMD"};
 inline constexpr FileKind kPayload{"payload", "OMENDBPI"};
 inline constexpr std::array<FileKind, 5> kFileKinds{kVectors, kGraph, kIds, kMeta, kPayload};
 
+// The name suffix of the file of `kind` (kVectors or kGraph) of further vector field `field`
+// (>= 1): "<kind suffix>-<field>". Its layout is the kind's.
+inline std::string field_suffix(const FileKind& kind, std::size_t field) {
+  return std::string(kind.suffix) + "-" + std::to_string(field);
+}
+
 // Header sizes: magic, version, then each kind's fields.
 inline constexpr std::size_t kVectorsHeaderBytes = 8 + 4 + 4 + 4;        // dim, slots
 inline constexpr std::size_t kGraphHeaderBytes = 8 + 4 + 4 + 4 + 4 + 4;  // m, slots, entry
@@ -71,13 +82,14 @@ inline constexpr std::uint32_t kMetaHasMetadata = 1;
 
 // Writes `g` (built with `options`) to new files in the folder `dir` (which exists), named
 // "<file_number>.<kind>", and returns them as the manifest lists them (name, size, crc32c), in
-// the order of snapshot::kFileKinds. Each file is fdatasynced; `dir` is not (the caller syncs it
-// once for all files). Precondition: every published slot of g is linked (no batch is half
-// applied). kInvalidArgument, leaving no files, when g does not match `options` or breaks a rule
-// load_snapshot checks (ids, metadata, the payload index's live set), so whatever is written
-// loads back. Cost: one sequential write of the vectors, the graph, the ids, the metadata and the
-// payload index (each numeric column merged into one sorted run) through 1 MiB appends, and a
-// disk flush per file. On error, the files written so far are removed as far as the Env allows.
+// the order of snapshot::kFileKinds, then each further vector field's vectors and graph files.
+// Each file is fdatasynced; `dir` is not (the caller syncs it once for all files). Precondition:
+// every published slot of g is linked (no batch is half applied). kInvalidArgument, leaving no
+// files, when g does not match `options` or breaks a rule load_snapshot checks (ids, metadata, the
+// payload index's live set), so whatever is written loads back. Cost: one sequential write of the
+// vectors, the graph, the ids, the metadata and the payload index (each numeric column merged into
+// one sorted run) through 1 MiB appends, and a disk flush per file. On error, the files written so
+// far are removed as far as the Env allows.
 Result<std::vector<storage::SnapshotFile>> write_snapshot(storage::Env& env,
                                                           const std::filesystem::path& dir,
                                                           std::uint64_t file_number,

@@ -37,49 +37,61 @@ void HnswIndex::unlink_deleted(ThreadPool& pool) {
 }
 
 HnswIndex::Compacted HnswIndex::compacted(ThreadPool& pool) {
+  Compacted result;
+  const auto limit = static_cast<std::uint32_t>(size());
+  for (std::uint32_t slot = 0; slot < limit; ++slot) {
+    if (!is_deleted(slot)) result.kept.push_back(slot);
+  }
+  result.index = compacted_to(result.kept, pool);
+  return result;
+}
+
+std::unique_ptr<HnswIndex> HnswIndex::compacted_to(std::span<const std::uint32_t> kept,
+                                                   ThreadPool& pool) {
   unlink_deleted(pool);
   const auto limit = static_cast<std::uint32_t>(size());
-  Compacted result;
   std::vector<std::uint32_t> new_slot(limit, kNoSlot);
-  for (std::uint32_t slot = 0; slot < limit; ++slot) {
-    if (is_deleted(slot)) continue;
-    new_slot[slot] = static_cast<std::uint32_t>(result.kept.size());
-    result.kept.push_back(slot);
-  }
-  const std::size_t live = result.kept.size();
-  result.index = std::make_unique<HnswIndex>(space_.metric(), space_.dim(), params_);
-  HnswIndex& fresh = *result.index;
-  fresh.vectors_.reserve(live);
-  fresh.graph_.reserve(live);
-  fresh.deleted_.reserve(live);
+  for (std::uint32_t i = 0; i < kept.size(); ++i) new_slot[kept[i]] = i;
+  const std::size_t count = kept.size();
+  auto fresh = std::make_unique<HnswIndex>(space_.metric(), space_.dim(), params_);
+  fresh->vectors_.reserve(count);
+  fresh->graph_.reserve(count);
+  fresh->deleted_.reserve(count);
 
   std::vector<std::uint32_t> links(graph_.max_degree(0));
   Entry top{0, -1};
-  for (std::uint32_t slot = 0; slot < live; ++slot) {
-    const std::uint32_t old = result.kept[slot];
-    std::memcpy(fresh.vectors_.mutable_row(slot), vectors_.row(old), space_.dim() * sizeof(float));
+  for (std::uint32_t slot = 0; slot < count; ++slot) {
+    const std::uint32_t old = kept[slot];
+    std::memcpy(fresh->vectors_.mutable_row(slot), vectors_.row(old), space_.dim() * sizeof(float));
+    if (is_deleted(old)) {  // kept, but not in this graph (a field its record lacks)
+      fresh->graph_.init_node(slot, 0);
+      fresh->mark_deleted(slot);
+      continue;
+    }
     const int level = graph_.level(old);
-    fresh.graph_.init_node(slot, level);
+    fresh->graph_.init_node(slot, level);
     for (int l = 0; l <= level; ++l) {
-      const std::uint32_t count = graph_.copy_neighbors(old, l, links.data());
-      std::uint32_t kept = 0;
-      for (std::uint32_t i = 0; i < count; ++i) {
-        if (new_slot[links[i]] != kNoSlot) links[kept++] = new_slot[links[i]];
+      const std::uint32_t links_count = graph_.copy_neighbors(old, l, links.data());
+      std::uint32_t kept_links = 0;
+      for (std::uint32_t i = 0; i < links_count; ++i) {
+        if (new_slot[links[i]] != kNoSlot) links[kept_links++] = new_slot[links[i]];
       }
-      fresh.graph_.set_neighbors(slot, l, {links.data(), kept});
+      fresh->graph_.set_neighbors(slot, l, {links.data(), kept_links});
     }
     if (level > top.level) top = {slot, level};
   }
   // Keep the old entry point when it survives (the graph was built around it), else the live
   // node with the highest level.
   const Entry entry = load_entry();
-  if (entry.level >= 0 && !is_deleted(entry.slot)) top = {new_slot[entry.slot], entry.level};
-  fresh.encode_codes(0, live);
-  fresh.publish(live);
-  if (top.level >= 0) fresh.store_entry(top);
+  if (entry.level >= 0 && !is_deleted(entry.slot) && new_slot[entry.slot] != kNoSlot) {
+    top = {new_slot[entry.slot], entry.level};
+  }
+  fresh->encode_codes(0, count);
+  fresh->publish(count);
+  if (top.level >= 0) fresh->store_entry(top);
   // Unlinking pruned lists with the heuristic: some live nodes may have lost their last link.
-  fresh.reconnect_weak(pool);
-  return result;
+  fresh->reconnect_weak(pool);
+  return fresh;
 }
 
 }  // namespace omendb

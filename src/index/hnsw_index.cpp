@@ -45,21 +45,30 @@ void HnswIndex::publish(std::size_t new_size) noexcept {
 }
 
 void HnswIndex::link(std::uint32_t first, std::size_t count, ThreadPool& pool) {
-  if (count == 0) return;
+  std::vector<std::uint32_t> slots;
+  slots.reserve(count);
+  for (std::uint32_t slot = first; slot < first + count; ++slot) {
+    if (is_deleted(slot)) {
+      graph_.init_node(slot, 0);
+    } else {
+      slots.push_back(slot);
+    }
+  }
+  if (slots.empty()) return;
   const auto limit = static_cast<std::uint32_t>(size());
   std::size_t start = 0;
   // The first node of an empty graph becomes its entry point; the rest can then go in parallel.
   if (load_entry().level < 0) {
     WorkspaceLease ws(workspaces_);
-    insert(first, limit, *ws);
+    insert(slots[0], limit, *ws);
     start = 1;
   }
   {
     ThreadWorkspaces per_thread(workspaces_, pool.size(), graph_.max_degree(0) + 1, space_.dim());
     // Small blocks keep both threads busy to the end; inserts cost ~100 us each, far above the
     // cost of handing out a block.
-    pool.parallel_for(count - start, 8, [&](std::size_t thread, std::size_t i) {
-      insert(static_cast<std::uint32_t>(first + start + i), limit, per_thread[thread]);
+    pool.parallel_for(slots.size() - start, 8, [&](std::size_t thread, std::size_t i) {
+      insert(slots[start + i], limit, per_thread[thread]);
     });
   }
   count_changes(count, pool);

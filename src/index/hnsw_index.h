@@ -72,8 +72,10 @@ class HnswIndex {
   void write_rows(std::span<const float> rows, std::size_t count);
   // Makes slots [0, new_size) visible to searches. Writer only; new_size covers written rows only.
   void publish(std::size_t new_size) noexcept;
-  // Links slots [first, first + count) into the graph, spread over `pool`. Writer only; the slots
-  // must be published. Cost: O(count * ef_construction * log(size)) distance computations.
+  // Links slots [first, first + count) into the graph, spread over `pool`; a slot deleted already
+  // (a field its record lacks) gets an empty level-0 node and stays out of every list. Writer
+  // only; the slots must be published. Cost: O(count * ef_construction * log(size)) distance
+  // computations.
   void link(std::uint32_t first, std::size_t count, ThreadPool& pool);
 
   // Slots visible and not deleted. Cost: two atomic loads.
@@ -87,7 +89,7 @@ class HnswIndex {
                .load(std::memory_order_acquire) != 0;
   }
   // Makes searches skip `slot` from now on (it still guides graph walks until repaired).
-  // Writer only; precondition: slot < size() and not deleted yet.
+  // Writer only; precondition: the slot was written (write_rows) and is not deleted yet.
   void mark_deleted(std::uint32_t slot) noexcept;
   // Relinks the live neighbours of deleted `slots` around them, spread over `pool`: each such
   // neighbour that links to a deleted node gets that node's live neighbours as candidates and keeps
@@ -105,6 +107,11 @@ class HnswIndex {
   // Writer only. Cost: O(size * m) plus O(deleted links * m^2) distance computations; memory for
   // a second copy of the live part.
   Compacted compacted(ThreadPool& pool);
+  // As compacted(), but keeps exactly the slots `kept` (increasing, each < size()), renumbered
+  // 0, 1, ... in that order: one field of a collection compacted to the numbering of another. A
+  // kept slot deleted here stays deleted, with its row and no links; a live slot not kept is
+  // dropped. Writer only; same cost.
+  std::unique_ptr<HnswIndex> compacted_to(std::span<const std::uint32_t> kept, ThreadPool& pool);
 
   // Links in again, as an insert would, every live node that graph search may fail to return:
   // those not reachable from the entry point on level 0 (pruning dropped their last incoming link),

@@ -6,6 +6,8 @@
 #include <nanobind/stl/shared_ptr.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/unique_ptr.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
 
 #include "omendb/database.h"
@@ -22,12 +24,21 @@ namespace {
 
 using FloatMatrix = nb::ndarray<const float, nb::ndim<2>, nb::c_contig, nb::device::cpu>;
 using FloatVector = nb::ndarray<const float, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+using FlagVector = nb::ndarray<const std::uint8_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+// The rows of one further vector field in add()/upsert(): (field number, presence flags or None,
+// rows of the present records).
+using PyFieldRows = std::tuple<std::size_t, std::optional<FlagVector>, FloatMatrix>;
+// A vector field's settings as Python passes and gets them:
+// (name, dim, metric, m, ef_construction, quantization).
+using PyFieldOptions =
+    std::tuple<std::string, std::size_t, std::string, std::uint32_t, std::uint32_t, std::string>;
 
 // One stored record as Python sees it (from get()).
 struct PyRecord {
   nb::str id;
-  nb::object vector;  // float32 NumPy array of dim values
+  nb::object vector;  // float32 NumPy array of dim values: the first vector field
   nb::dict metadata;
+  nb::dict vectors;   // every vector field the record has, by name (the first one included)
 };
 
 // One search result as Python sees it. Its metadata dict is built on first access (metadata_of):
@@ -73,7 +84,7 @@ auto without_gil(Work&& work) {
 
 // add() and upsert(): converts the arguments with the GIL held, then writes without it.
 void write(Collection& collection, nb::handle ids_object, FloatMatrix vectors,
-           nb::handle metadata_object, bool replace) {
+           nb::handle metadata_object, const std::vector<PyFieldRows>& more, bool replace) {
   const std::vector<std::string> ids = to_ids(ids_object);
   std::vector<Metadata> metadata;
   if (!metadata_object.is_none()) {
@@ -92,6 +103,14 @@ void write(Collection& collection, nb::handle ids_object, FloatMatrix vectors,
   batch.ids = id_views;
   batch.vectors = {vectors.data(), vectors.size()};
   batch.metadata = metadata;
+  std::vector<FieldRows> more_vectors;
+  for (const auto& [field, present, rows] : more) {
+    FieldRows& given = more_vectors.emplace_back();
+    given.field = field;
+    if (present) given.present = {present->data(), present->size()};
+    given.vectors = {rows.data(), rows.size()};
+  }
+  batch.more_vectors = more_vectors;
   Status status;
   {
     nb::gil_scoped_release release;
@@ -111,12 +130,55 @@ std::size_t remove_records(Collection& collection, nb::handle ids_object) {
   return value_or_throw(std::move(removed));
 }
 
-// A Python Record for a record; its vector becomes a NumPy array without a copy.
-PyRecord to_python(Record&& record) {
+// A Python Record for a record of a collection built with `options`; its vectors become NumPy
+// arrays without a copy.
+PyRecord to_python(Record&& record, const CollectionOptions& options) {
   const std::size_t dim = record.vector.size();
-  return PyRecord{nb::str(record.id.data(), record.id.size()),
+  PyRecord result{nb::str(record.id.data(), record.id.size()),
                   nb::cast(owning_array(std::move(record.vector), {dim})),
-                  to_dict(record.metadata)};
+                  to_dict(record.metadata), nb::dict()};
+  result.vectors[options.vector_name.c_str()] = result.vector;
+  for (std::size_t i = 0; i < record.more_vectors.size(); ++i) {
+    std::optional<std::vector<float>>& vector = record.more_vectors[i];
+    if (!vector) continue;
+    const std::size_t field_dim = vector->size();
+    result.vectors[options.more_vectors[i].name.c_str()] =
+        nb::cast(owning_array(std::move(*vector), {field_dim}));
+  }
+  return result;
+}
+
+// The settings of vector field `field` as Python gets them.
+PyFieldOptions field_settings(const CollectionOptions& options, std::size_t field) {
+  const VectorFieldOptions settings = options.field(field);
+  return {settings.name,
+          settings.dim,
+          std::string(metric_name(settings.metric)),
+          settings.m,
+          settings.ef_construction,
+          std::string(quantization_name(settings.quantization))};
+}
+
+// `settings` (from Python) as a field's options; InvalidArgumentError for an unknown metric or
+// quantization.
+VectorFieldOptions field_options(const PyFieldOptions& settings) {
+  const auto& [name, dim, metric, m, ef_construction, quantization] = settings;
+  const std::optional<Metric> parsed = parse_metric(metric);
+  if (!parsed) {
+    throw StatusError{
+        Status::invalid_argument("metric must be 'l2', 'cosine' or 'ip', got '" + metric + "'")};
+  }
+  const std::optional<Quantization> codes = parse_quantization(quantization);
+  if (!codes) {
+    throw StatusError{Status::invalid_argument("quantization must be 'sq8' or 'none', got '" +
+                                               quantization + "'")};
+  }
+  return {.name = name,
+          .dim = dim,
+          .metric = *parsed,
+          .m = m,
+          .ef_construction = ef_construction,
+          .quantization = *codes};
 }
 
 // A list with a Record (or None) per id asked for.
@@ -135,7 +197,7 @@ nb::list get_records(const Collection& collection, nb::handle ids_object) {
       result.append(nb::none());
       continue;
     }
-    result.append(to_python(std::move(*record)));
+    result.append(to_python(std::move(*record), collection.options()));
   }
   return result;
 }
@@ -147,12 +209,13 @@ std::optional<FilterExpr> optional_filter(nb::handle where) {
 }
 
 SearchOptions search_options(std::size_t k, std::size_t ef, bool exact,
-                             const std::optional<FilterExpr>& filter) {
+                             const std::optional<FilterExpr>& filter, std::string_view field) {
   SearchOptions options;
   options.k = k;
   options.ef = ef;
   options.exact = exact;
   options.filter = filter ? &*filter : nullptr;
+  options.vector_field = field;
   return options;
 }
 
@@ -174,12 +237,13 @@ nb::list hit_list(std::vector<Hit>& hits) {
 }
 
 nb::list search(const Collection& collection, FloatVector query, std::size_t k, std::size_t ef,
-                bool exact, nb::handle where) {
+                bool exact, nb::handle where, const std::string& field) {
   const std::optional<FilterExpr> filter = optional_filter(where);
   Result<std::vector<Hit>> hits = Status::invalid_argument("unreachable");
   {
     nb::gil_scoped_release release;
-    hits = collection.search({query.data(), query.size()}, search_options(k, ef, exact, filter));
+    hits = collection.search({query.data(), query.size()},
+                             search_options(k, ef, exact, filter, field));
   }
   throw_if_failed(hits.status());
   return hit_list(hits.value());
@@ -210,13 +274,13 @@ nb::object search_fast(const Collection& collection, nb::handle vector, nb::hand
       query.shape(0) != collection.options().dim) {
     return nb::none();
   }
-  return search(collection, query, *k_size, *ef_size, exact.ptr() == Py_True, where);
+  return search(collection, query, *k_size, *ef_size, exact.ptr() == Py_True, where, "");
 }
 
 // Returns (ids as a uint32 array of shape (n, k, width) holding UTF-32 code points, distances as a
 // float32 array of shape (n, k)). The Python side views the first as a NumPy str array.
 nb::tuple search_batch(const Collection& collection, FloatMatrix queries, std::size_t k,
-                       std::size_t ef, bool exact, nb::handle where) {
+                       std::size_t ef, bool exact, nb::handle where, const std::string& field) {
   const std::optional<FilterExpr> filter = optional_filter(where);
   Result<BatchHits> hits = Status::invalid_argument("unreachable");
   std::vector<std::uint32_t> code_points;
@@ -224,7 +288,7 @@ nb::tuple search_batch(const Collection& collection, FloatMatrix queries, std::s
   {
     nb::gil_scoped_release release;
     hits = collection.search_batch({queries.data(), queries.size()},
-                                   search_options(k, ef, exact, filter));
+                                   search_options(k, ef, exact, filter, field));
     if (hits.is_ok()) {
       for (const std::string& id : hits.value().ids) width = std::max(width, utf8_length(id));
       code_points.reserve(hits.value().ids.size() * width);
@@ -256,7 +320,9 @@ nb::list find(const Collection& collection, nb::handle where, std::size_t limit)
   }
   throw_if_failed(records.status());
   nb::list result;
-  for (Record& record : records.value()) result.append(to_python(std::move(record)));
+  for (Record& record : records.value()) {
+    result.append(to_python(std::move(record), collection.options()));
+  }
   return result;
 }
 
@@ -299,6 +365,7 @@ NB_MODULE(_core, m) {
       .def_ro("id", &PyRecord::id)
       .def_ro("vector", &PyRecord::vector)
       .def_ro("metadata", &PyRecord::metadata)
+      .def_ro("vectors", &PyRecord::vectors)
       .def("__repr__", [](const PyRecord& record) {
         return nb::str("Record(id={!r}, metadata={!r})").format(record.id, record.metadata);
       });
@@ -315,20 +382,30 @@ NB_MODULE(_core, m) {
                    [](const Collection& c) {
                      return std::string(quantization_name(c.options().quantization));
                    })
+      .def_prop_ro("vector_fields",
+                   [](const Collection& c) {
+                     std::vector<PyFieldOptions> fields;
+                     for (std::size_t i = 0; i < c.options().field_count(); ++i) {
+                       fields.push_back(field_settings(c.options(), i));
+                     }
+                     return fields;
+                   })
       .def("__len__", &Collection::size)
       .def_prop_ro("closed", &Collection::closed)
       .def(
           "add",
-          [](Collection& c, nb::handle ids, FloatMatrix vectors, nb::handle metadata) {
-            write(c, ids, vectors, metadata, /*replace=*/false);
+          [](Collection& c, nb::handle ids, FloatMatrix vectors, nb::handle metadata,
+             const std::vector<PyFieldRows>& more) {
+            write(c, ids, vectors, metadata, more, /*replace=*/false);
           },
-          "ids"_a, "vectors"_a, "metadata"_a.none())
+          "ids"_a, "vectors"_a, "metadata"_a.none(), "more"_a = std::vector<PyFieldRows>())
       .def(
           "upsert",
-          [](Collection& c, nb::handle ids, FloatMatrix vectors, nb::handle metadata) {
-            write(c, ids, vectors, metadata, /*replace=*/true);
+          [](Collection& c, nb::handle ids, FloatMatrix vectors, nb::handle metadata,
+             const std::vector<PyFieldRows>& more) {
+            write(c, ids, vectors, metadata, more, /*replace=*/true);
           },
-          "ids"_a, "vectors"_a, "metadata"_a.none())
+          "ids"_a, "vectors"_a, "metadata"_a.none(), "more"_a = std::vector<PyFieldRows>())
       .def("delete", &remove_records, "ids"_a)
       .def("get", &get_records, "ids"_a)
       .def("compact",
@@ -340,10 +417,12 @@ NB_MODULE(_core, m) {
              }
              return value_or_throw(std::move(reclaimed));
            })
-      .def("search", &search, "query"_a, "k"_a, "ef"_a, "exact"_a, "where"_a.none())
+      .def("search", &search, "query"_a, "k"_a, "ef"_a, "exact"_a, "where"_a.none(),
+           "field"_a = "")
       .def("search_fast", &search_fast, "query"_a.none(), "k"_a.none(), "ef"_a.none(),
            "exact"_a.none(), "where"_a.none())
-      .def("search_batch", &search_batch, "queries"_a, "k"_a, "ef"_a, "exact"_a, "where"_a.none())
+      .def("search_batch", &search_batch, "queries"_a, "k"_a, "ef"_a, "exact"_a, "where"_a.none(),
+           "field"_a = "")
       .def("count", &count, "where"_a.none())
       .def("find", &find, "where"_a, "limit"_a)
       .def("delete_where", &remove_where, "where"_a);
@@ -376,26 +455,24 @@ NB_MODULE(_core, m) {
       .def(
           "create_collection",
           [](Database& db, const std::string& name, std::size_t dim, const std::string& metric,
-             std::uint32_t m, std::uint32_t ef_construction, const std::string& quantization) {
+             std::uint32_t m, std::uint32_t ef_construction, const std::string& quantization,
+             const std::string& vector_name, const std::vector<PyFieldOptions>& more_vectors) {
+            const VectorFieldOptions first =
+                field_options({vector_name, dim, metric, m, ef_construction, quantization});
             CollectionOptions options;
-            options.dim = dim;
-            const std::optional<Metric> parsed = parse_metric(metric);
-            if (!parsed) {
-              throw StatusError{Status::invalid_argument(
-                  "metric must be 'l2', 'cosine' or 'ip', got '" + metric + "'")};
+            options.dim = first.dim;
+            options.metric = first.metric;
+            options.m = first.m;
+            options.ef_construction = first.ef_construction;
+            options.quantization = first.quantization;
+            options.vector_name = first.name;
+            for (const PyFieldOptions& field : more_vectors) {
+              options.more_vectors.push_back(field_options(field));
             }
-            options.metric = *parsed;
-            options.m = m;
-            options.ef_construction = ef_construction;
-            const std::optional<Quantization> codes = parse_quantization(quantization);
-            if (!codes) {
-              throw StatusError{Status::invalid_argument(
-                  "quantization must be 'sq8' or 'none', got '" + quantization + "'")};
-            }
-            options.quantization = *codes;
             return value_or_throw(db.create_collection(name, options));
           },
-          "name"_a, "dim"_a, "metric"_a, "m"_a, "ef_construction"_a, "quantization"_a)
+          "name"_a, "dim"_a, "metric"_a, "m"_a, "ef_construction"_a, "quantization"_a,
+          "vector_name"_a = "default", "more_vectors"_a = std::vector<PyFieldOptions>())
       .def("get_collection",
            [](const Database& db, const std::string& name) {
              return value_or_throw(db.get_collection(name));

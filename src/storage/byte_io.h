@@ -36,6 +36,7 @@ class ByteWriter {
   void put_f64(double value) { put_u64(std::bit_cast<std::uint64_t>(value)); }
   // The floats back to back, 4 bytes each, in one copy.
   void put_f32s(std::span<const float> values) { put_raw(values.data(), values.size_bytes()); }
+  void put_u8s(std::span<const std::uint8_t> values) { put_raw(values.data(), values.size()); }
   // A u32 byte length, then the bytes. Precondition: text.size() <= UINT32_MAX.
   void put_string(std::string_view text) {
     put_u32(static_cast<std::uint32_t>(text.size()));
@@ -75,6 +76,10 @@ class ByteReader {
   // Copies the next out.size() floats into `out`.
   [[nodiscard]] bool get_f32s(std::span<float> out) noexcept {
     return get_raw(out.data(), out.size_bytes());
+  }
+  // Copies the next out.size() bytes into `out`.
+  [[nodiscard]] bool get_u8s(std::span<std::uint8_t> out) noexcept {
+    return get_raw(out.data(), out.size());
   }
   // A u32 byte length, then that many bytes, returned as a view into the span.
   [[nodiscard]] bool get_string(std::string_view& out) noexcept {

@@ -9,6 +9,7 @@
 
 #include "storage/byte_io.h"
 #include "storage/crc32c.h"
+#include "storage/vector_fields_codec.h"
 
 namespace omendb::storage {
 namespace {
@@ -96,6 +97,7 @@ void put_collection(const ManifestCollection& collection, ByteWriter& out) {
   out.put_u32(options.ef_construction);
   out.put_u64(options.seed);
   out.put_u32(manifest::quantization_code(options.quantization));
+  put_vector_fields(options, out);
   out.put_u32(static_cast<std::uint32_t>(collection.snapshot_files.size()));
   for (const SnapshotFile& file : collection.snapshot_files) {
     out.put_string(file.name);
@@ -225,6 +227,11 @@ class BodyDecoder {
                        field + " quantization has unknown code " + std::to_string(code));
       }
       out.quantization = *quantization;
+    }
+    if (version_ >= 3) {  // versions 1 and 2 have one vector field, "default"
+      const std::size_t fields_at = offset();
+      if (std::string problem = get_vector_fields(in_, out); !problem.empty())
+        return corrupt(fields_at, field + " " + problem);
     }
     out.dim = dim;
     out.metric = *metric;

@@ -10,6 +10,8 @@
 // name  := length u32 (1..kMaxNameBytes) | bytes: letters, digits, '_', '-', '.'; not first '.'
 // collection := name | dim u32 | metric u32 | m u32 | ef_construction u32 | seed u64
 //               | quantization u32 (version 2 on; absent in version 1, which means none)
+//               | vector fields (version 3 on; storage/vector_fields_codec.h; absent in
+//                 versions 1 and 2, which means one field named "default")
 //               | snapshot file count u32 | files
 // file  := name | size u64 | masked crc32c u32 of the file's bytes
 // Integers are little-endian.
@@ -38,7 +40,7 @@ namespace manifest {
 inline constexpr std::string_view kFileName = "MANIFEST";          // the live manifest
 inline constexpr std::string_view kTempFileName = "MANIFEST.tmp";  // the next one, being written
 inline constexpr std::string_view kMagic = "OMENDBMF";
-inline constexpr std::uint32_t kFormatVersion = 2;       // what this build writes
+inline constexpr std::uint32_t kFormatVersion = 3;       // what this build writes
 inline constexpr std::uint32_t kOldestReadableVersion = 1;  // the oldest it reads
 inline constexpr std::size_t kVersionOffset = 8;
 inline constexpr std::size_t kLengthOffset = 12;

@@ -115,6 +115,42 @@ Status put_metadata(const Metadata& fields, ByteWriter& out) {
 }
 
 // The checks of encode_write_batch() that come before writing anything.
+// Ok when batch.more_vectors is well formed (what decoding checks).
+Status check_field_blocks(const WriteBatch& batch) {
+  if (batch.kind == WriteKind::kDelete && !batch.more_vectors.empty()) {
+    return Status::invalid_argument("a delete batch carries no vector fields");
+  }
+  if (batch.more_vectors.size() > kMaxU32) return Status::invalid_argument("too many fields");
+  std::uint32_t previous = 0;
+  for (const FieldBlock& block : batch.more_vectors) {
+    const std::string name = "vector field " + std::to_string(block.field);
+    if (block.field <= previous) {
+      return Status::invalid_argument(name + " is 0 or not after the field before it");
+    }
+    previous = block.field;
+    if (block.dim == 0) return Status::invalid_argument(name + " has dim 0");
+    if (block.present.size() != batch.ids.size()) {
+      return Status::invalid_argument(name + " has " + std::to_string(block.present.size()) +
+                                      " presence flags for " + std::to_string(batch.ids.size()) +
+                                      " records");
+    }
+    std::size_t present = 0;
+    for (const std::uint8_t flag : block.present) {
+      if (flag > 1) return Status::invalid_argument(name + " has a presence flag other than 0/1");
+      present += flag;
+    }
+    if (block.vectors.size() != present * block.dim) {
+      return Status::invalid_argument(name + " has " + std::to_string(block.vectors.size()) +
+                                      " floats for " + std::to_string(present) +
+                                      " rows of dim " + std::to_string(block.dim));
+    }
+    if (first_non_finite(block.vectors) != block.vectors.size()) {
+      return Status::invalid_argument(name + " has a non-finite value");
+    }
+  }
+  return Status::ok();
+}
+
 Status check_batch(const WriteBatch& batch) {
   const std::size_t count = batch.ids.size();
   if (count > kMaxU32) return Status::invalid_argument("a batch holds at most 2^32 - 1 records");
@@ -147,7 +183,7 @@ Status check_batch(const WriteBatch& batch) {
     return Status::invalid_argument("vector of record " + std::to_string(bad / batch.dim) +
                                     " is not finite at index " + std::to_string(bad % batch.dim));
   }
-  return Status::ok();
+  return check_field_blocks(batch);
 }
 
 // ---- Decoding ----------------------------------------------------------------------------------
@@ -253,7 +289,7 @@ constexpr std::string_view kMetadataContext = "metadata";
 
 // Reads and checks the header; leaves `in` at the vector block.
 Status get_header(ByteReader& in, std::uint32_t expected_dim, DecodedBatch& batch,
-                  bool& has_metadata, std::uint32_t& count) {
+                  bool& has_metadata, bool& has_more_vectors, std::uint32_t& count) {
   std::uint8_t kind = 0;
   std::uint8_t flags = 0;
   std::uint16_t reserved = 0;
@@ -268,13 +304,15 @@ Status get_header(ByteReader& in, std::uint32_t expected_dim, DecodedBatch& batc
       batch.kind != WriteKind::kDelete) {
     return corrupt(kBatchContext, 0, "unknown operation kind " + std::to_string(kind));
   }
-  if ((flags & ~kBatchHasMetadata) != 0) {
+  if ((flags & ~(kBatchHasMetadata | kBatchHasMoreVectors)) != 0) {
     return corrupt(kBatchContext, 1, "unknown flags " + std::to_string(flags));
   }
   has_metadata = (flags & kBatchHasMetadata) != 0;
+  has_more_vectors = (flags & kBatchHasMoreVectors) != 0;
   if (reserved != 0) return corrupt(kBatchContext, 2, "reserved field is not zero");
   if (batch.kind == WriteKind::kDelete) {
     if (has_metadata) return corrupt(kBatchContext, 1, "delete batch has the metadata flag");
+    if (has_more_vectors) return corrupt(kBatchContext, 1, "delete batch has vector fields");
     if (batch.dim != 0) {
       return corrupt(kBatchContext, 8,
                      "delete batch has dim " + std::to_string(batch.dim) + ", not 0");
@@ -331,6 +369,65 @@ Status get_ids(ByteReader& in, std::uint32_t count, bool has_metadata, DecodedBa
   return Status::ok();
 }
 
+// Reads the further vector fields' blocks of a batch of `count` records.
+Status get_field_blocks(ByteReader& in, std::uint32_t count, std::span<const std::uint32_t> dims,
+                        DecodedBatch& batch) {
+  const std::size_t count_at = in.offset();
+  std::uint32_t blocks = 0;
+  if (!in.get_u32(blocks)) return corrupt(kBatchContext, count_at, "field block count is missing");
+  if (blocks == 0 || blocks > dims.size()) {
+    return corrupt(kBatchContext, count_at,
+                   "field block count is " + std::to_string(blocks) + "; the collection has " +
+                       std::to_string(dims.size()) + " further vector fields");
+  }
+  batch.more_vectors.resize(blocks);
+  std::uint32_t previous = 0;
+  for (DecodedFieldBlock& block : batch.more_vectors) {
+    const std::size_t at = in.offset();
+    std::uint32_t present_count = 0;
+    if (!in.get_u32(block.field) || !in.get_u32(block.dim) || !in.get_u32(present_count)) {
+      return corrupt(kBatchContext, at, "field block header runs past the end");
+    }
+    const std::string name = "vector field " + std::to_string(block.field);
+    if (block.field <= previous || block.field > dims.size()) {
+      return corrupt(kBatchContext, at, name + " is out of order or unknown");
+    }
+    previous = block.field;
+    if (block.dim != dims[block.field - 1]) {
+      return corrupt(kBatchContext, at + 4,
+                     name + " has dim " + std::to_string(block.dim) + ", expected " +
+                         std::to_string(dims[block.field - 1]));
+    }
+    if (count > in.remaining() || present_count > count ||
+        present_count > (in.remaining() - count) / sizeof(float) / block.dim) {
+      return corrupt(kBatchContext, at + 8,
+                     name + ": " + std::to_string(count) + " flags and " +
+                         std::to_string(present_count) + " rows do not fit in " + left(in));
+    }
+    block.present.resize(count);
+    if (!in.get_u8s(block.present)) {
+      return corrupt(kBatchContext, in.offset(), name + " flags run past the end");
+    }
+    std::size_t ones = 0;
+    for (const std::uint8_t flag : block.present) {
+      if (flag > 1) return corrupt(kBatchContext, in.offset(), name + " has a flag other than 0/1");
+      ones += flag;
+    }
+    if (ones != present_count) {
+      return corrupt(kBatchContext, at + 8,
+                     name + " declares " + std::to_string(present_count) + " rows but flags " +
+                         std::to_string(ones));
+    }
+    const std::size_t rows_at = in.offset();
+    block.vectors.resize(std::size_t{present_count} * block.dim);
+    if (!in.get_f32s(block.vectors)) return corrupt(kBatchContext, rows_at, name + " rows run past the end");
+    if (const std::size_t bad = first_non_finite(block.vectors); bad != block.vectors.size()) {
+      return corrupt(kBatchContext, rows_at + bad * sizeof(float), name + " has a non-finite value");
+    }
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 Status encode_write_batch(const WriteBatch& batch, std::vector<std::byte>& out) {
@@ -342,7 +439,8 @@ Status encode_write_batch(const WriteBatch& batch, std::vector<std::byte>& out) 
 
   ByteWriter writer(out);
   writer.put_u8(static_cast<std::uint8_t>(batch.kind));
-  writer.put_u8(batch.metadata.empty() ? 0 : kBatchHasMetadata);
+  writer.put_u8(static_cast<std::uint8_t>((batch.metadata.empty() ? 0 : kBatchHasMetadata) |
+                                          (batch.more_vectors.empty() ? 0 : kBatchHasMoreVectors)));
   writer.put_u16(0);
   writer.put_u32(static_cast<std::uint32_t>(batch.ids.size()));
   writer.put_u32(batch.dim);
@@ -355,16 +453,28 @@ Status encode_write_batch(const WriteBatch& batch, std::vector<std::byte>& out) 
                                       status.message());
     }
   }
+  if (batch.more_vectors.empty()) return Status::ok();
+  writer.put_u32(static_cast<std::uint32_t>(batch.more_vectors.size()));
+  for (const FieldBlock& block : batch.more_vectors) {
+    writer.put_u32(block.field);
+    writer.put_u32(block.dim);
+    writer.put_u32(static_cast<std::uint32_t>(block.vectors.size() / block.dim));
+    writer.put_u8s(block.present);
+    writer.put_f32s(block.vectors);
+  }
   return Status::ok();
 }
 
 Result<DecodedBatch> decode_write_batch(std::span<const std::byte> payload,
-                                        std::uint32_t expected_dim) {
+                                        std::uint32_t expected_dim,
+                                        std::span<const std::uint32_t> more_dims) {
   ByteReader in(payload);
   DecodedBatch batch;
   bool has_metadata = false;
+  bool has_more_vectors = false;
   std::uint32_t count = 0;
-  if (Status status = get_header(in, expected_dim, batch, has_metadata, count); !status.is_ok()) {
+  if (Status status = get_header(in, expected_dim, batch, has_metadata, has_more_vectors, count);
+      !status.is_ok()) {
     return status;
   }
   if (Status status = get_vectors(in, count, batch); !status.is_ok()) return status;
@@ -378,6 +488,10 @@ Result<DecodedBatch> decode_write_batch(std::span<const std::byte> payload,
                       "write batch: record " + std::to_string(i) + " " + status.message());
       }
     }
+  }
+  if (has_more_vectors) {
+    if (Status status = get_field_blocks(in, count, more_dims, batch); !status.is_ok())
+      return status;
   }
   if (in.remaining() != 0) {
     return corrupt(kBatchContext, in.offset(),

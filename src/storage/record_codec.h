@@ -45,8 +45,29 @@ enum class ValueTag : std::uint8_t {
 // Batch header: u8 kind, u8 flags, u16 zero, u32 count, u32 dim. The vector block follows it, so
 // it starts 4-byte aligned whenever the payload does.
 inline constexpr std::size_t kBatchHeaderBytes = 12;
-// Flag bit: one metadata encoding per record follows the ids. No other bit is defined.
+// Flag bit: one metadata encoding per record follows the ids.
 inline constexpr std::uint8_t kBatchHasMetadata = 1;
+// Flag bit: the rows of further vector fields follow the metadata:
+//   u32 block count | blocks, fields increasing
+//   block := field u32 (>= 1) | dim u32 | present count u32 | one flag byte (0/1) per record
+//            | present count x dim f32
+inline constexpr std::uint8_t kBatchHasMoreVectors = 2;
+
+// The rows of one further vector field in a batch (views that must outlive the call).
+struct FieldBlock {
+  std::uint32_t field = 0;                 // the field's number, >= 1
+  std::uint32_t dim = 0;                   // floats per row, >= 1
+  std::span<const std::uint8_t> present;   // one 0/1 flag per record
+  std::span<const float> vectors;          // one finite row per record whose flag is 1
+};
+
+// A FieldBlock decoded from a payload. Owns its data.
+struct DecodedFieldBlock {
+  std::uint32_t field = 0;
+  std::uint32_t dim = 0;
+  std::vector<std::uint8_t> present;
+  std::vector<float> vectors;
+};
 
 // A batch as the write path logs it: views of the caller's data, which must outlive the call.
 struct WriteBatch {
@@ -56,6 +77,7 @@ struct WriteBatch {
   std::span<const float> vectors;         // ids.size() * dim finite floats; empty for kDelete
   std::span<const Metadata> metadata;     // empty (none), or one sorted Metadata per id; empty
                                           // for kDelete
+  std::span<const FieldBlock> more_vectors = {};  // fields increasing; empty for kDelete
 };
 
 // A batch decoded from a payload. Owns its data.
@@ -66,6 +88,7 @@ struct DecodedBatch {
   std::vector<float> vectors;      // ids.size() * dim, finite; empty for kDelete
   std::vector<Metadata> metadata;  // empty (none), or one per id, each as normalize_metadata
                                    // leaves it
+  std::vector<DecodedFieldBlock> more_vectors;  // as WriteBatch::more_vectors
 };
 
 // Appends the payload encoding of `batch` to `out`. Checks what decoding will check (shape, ids,
@@ -76,11 +99,13 @@ struct DecodedBatch {
 Status encode_write_batch(const WriteBatch& batch, std::vector<std::byte>& out);
 
 // Decodes one payload, which must be exactly one batch. A kAdd or kUpsert batch must have
-// dimension `expected_dim`; a kDelete batch has dimension 0 whatever `expected_dim` is.
-// Fails with kCorruption ("write batch: <what> at byte <offset>"). Cost: O(payload bytes); the
-// vector block is copied with one memcpy and scanned once for NaN and infinity.
+// dimension `expected_dim`, and its further field blocks fields 1 to more_dims.size() with
+// dimensions more_dims[field - 1]; a kDelete batch has dimension 0 and no blocks whatever these
+// are. Fails with kCorruption ("write batch: <what> at byte <offset>"). Cost: O(payload bytes);
+// each vector block is copied with one memcpy and scanned once for NaN and infinity.
 Result<DecodedBatch> decode_write_batch(std::span<const std::byte> payload,
-                                        std::uint32_t expected_dim);
+                                        std::uint32_t expected_dim,
+                                        std::span<const std::uint32_t> more_dims = {});
 
 // Appends the encoding of one record's metadata to `out`. `fields` must be as normalize_metadata
 // leaves it (sorted, unique non-empty keys, finite floats); otherwise kInvalidArgument, leaving

@@ -5,7 +5,8 @@
 OUT_DIR gets `db/` (the database folder) and `expected.json` (what every record must read back as,
 and the exact top-10 of a few queries). The workload covers what the files can hold: three
 collections with each metric and non-default build options (and from format 2 on a fourth, with
-sq8 codes), a graph-sized collection (above the
+sq8 codes; from format 3 on a fifth with two named vector fields, some records lacking the second),
+a graph-sized collection (above the
 2,048-record scan threshold), deletes by id and by filter, upserts, a dropped collection, every
 metadata type, a checkpoint, and then a log tail of adds, upserts and deletes that no checkpoint
 covers (the process ends with os._exit, so close() does not checkpoint it).
@@ -49,6 +50,51 @@ def metadata_for(i: int, rng: np.random.Generator) -> dict | None:
     }
 
 
+def named_rows(rng: np.random.Generator, count: int, lacking_every: int) -> tuple:
+    """Rows of the named collection: images, and captions where None marks a record without one."""
+    images = rng.standard_normal((count, 10)).astype(np.float32)
+    captions = [None if i % lacking_every == 0 else rng.standard_normal(6).astype(np.float32)
+                for i in range(count)]
+    return images, captions
+
+
+def write_named(db: omendb.Database, rng: np.random.Generator, model: dict) -> None:
+    """The collection "products": image (10-d, l2) in every record, caption (6-d, cosine, sq8)
+    in four of five, 2,500 records (graph-sized), then replacing upserts and a delete. The model
+    holds (image, metadata, caption or None)."""
+    col = db.collection("products", vectors={"image": omendb.VectorField(10),
+                                             "caption": omendb.VectorField(6, "cosine", quantization="sq8")})
+    images, captions = named_rows(rng, 2500, 5)
+    ids = [f"products-{i}" for i in range(2500)]
+    for start in range(0, 2500, 700):
+        end = min(start + 700, 2500)
+        col.add(ids[start:end], vectors={"image": images[start:end], "caption": captions[start:end]},
+                metadata=[{"i": i} for i in range(start, end)])
+    model["products"] = {ids[i]: (images[i], {"i": i}, captions[i]) for i in range(2500)}
+    images, captions = named_rows(rng, 3, 2)  # products-1 loses its caption, products-5 gains one
+    replaced = ["products-1", "products-5", "products-10"]
+    col.upsert(replaced, vectors={"image": images, "caption": captions})
+    for i, record_id in enumerate(replaced):
+        model["products"][record_id] = (images[i], {}, captions[i])
+    col.delete(["products-2"])
+    del model["products"]["products-2"]
+
+
+def write_named_tail(db: omendb.Database, rng: np.random.Generator, model: dict) -> None:
+    """Log-tail writes to "products": adds with and without captions, an upsert, a delete."""
+    col = db.collection("products")
+    images, captions = named_rows(rng, 30, 3)
+    ids = [f"products-tail-{i}" for i in range(30)]
+    col.add(ids, vectors={"image": images, "caption": captions})
+    for i, record_id in enumerate(ids):
+        model["products"][record_id] = (images[i], {}, captions[i])
+    images, captions = named_rows(rng, 1, 2)
+    col.upsert(["products-3"], vectors={"image": images, "caption": captions})
+    model["products"]["products-3"] = (images[0], {}, captions[0])
+    col.delete(["products-tail-4"])
+    del model["products"]["products-tail-4"]
+
+
 def write_workload(db: omendb.Database, rng: np.random.Generator) -> dict:
     """Runs the workload; returns the model: {collection: {id: (vector, metadata)}}."""
     model: dict[str, dict[str, tuple[np.ndarray, dict]]] = {}
@@ -72,6 +118,9 @@ def write_workload(db: omendb.Database, rng: np.random.Generator) -> dict:
             col.add(ids=ids[start:end], vectors=vectors[start:end], metadata=metadata[start:end])
         for i in range(count):
             model[name][ids[i]] = (vectors[i], metadata[i] or {})
+
+    if hasattr(omendb, "VectorField"):  # format 3 on: named vector fields, some records lacking one
+        write_named(db, rng, model)
 
     dropped = db.collection("dropped", dim=3)
     dropped.add(ids=["gone"], vectors=np.ones((1, 3), np.float32))
@@ -113,6 +162,8 @@ def write_workload(db: omendb.Database, rng: np.random.Generator) -> dict:
     delete("graph_l2", ["graph_l2-5", "graph_l2-tail-2", "absent-id"])
     delete_bucket("small_cosine", 4)
     upsert("custom_ip", ["custom_ip-0"])
+    if "products" in model:
+        write_named_tail(db, rng, model)
     return model
 
 
@@ -130,7 +181,7 @@ def snapshot_expected(db: omendb.Database, model: dict, rng: np.random.Generator
         assert len(col) == len(ids), (name, len(col), len(ids))
         entries = {}
         for record_id, record in zip(ids, records):
-            vector, meta = model[name][record_id]
+            vector, meta = model[name][record_id][:2]
             assert record is not None and record.metadata == meta, record_id
             if col.metric == "cosine":
                 norm = np.linalg.norm(vector)
@@ -139,18 +190,33 @@ def snapshot_expected(db: omendb.Database, model: dict, rng: np.random.Generator
             else:
                 assert np.array_equal(record.vector, vector), record_id
             entries[record_id] = {"vector": hex_vector(record.vector), "metadata": record.metadata}
+            if len(model[name][record_id]) == 3:  # a named collection: its further fields too
+                caption = model[name][record_id][2]
+                assert ("caption" in record.vectors) == (caption is not None), record_id
+                if caption is not None:
+                    assert np.allclose(record.vectors["caption"], caption / np.linalg.norm(caption), atol=1e-6)
+                    entries[record_id]["vectors"] = {"caption": hex_vector(record.vectors["caption"])}
         queries = rng.standard_normal((5, col.dim)).astype(np.float32)
         searches = [
             {"query": hex_vector(q), "ids": [h.id for h in col.search(q, k=10, exact=True)]}
             for q in queries
         ]
-        expected["collections"][name] = {
+        if len(getattr(col, "vector_fields", {})) > 1:
+            fields = list(col.vector_fields)
+            expected["collections"][name] = {"fields": fields, "field_exact_top10": {}}
+            for field in fields[1:]:
+                field_queries = rng.standard_normal((5, col.vector_fields[field].dim)).astype(np.float32)
+                expected["collections"][name]["field_exact_top10"][field] = [
+                    {"query": hex_vector(q), "ids": [h.id for h in col.search(q, k=10, exact=True, using=field)]}
+                    for q in field_queries
+                ]
+        expected["collections"].setdefault(name, {}).update({
             "dim": col.dim,
             "metric": col.metric,
             "quantization": getattr(col, "quantization", "none"),
             "records": entries,
             "exact_top10": searches,
-        }
+        })
     return expected
 
 

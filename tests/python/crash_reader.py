@@ -77,13 +77,14 @@ class Violation(Exception):
         self.kind = kind
 
 
-def value_of(vector: bytes, metadata: dict) -> tuple:
+def value_of(vector: bytes, metadata: dict, caption) -> tuple:
     """How a record is compared: (vector bytes, metadata as repr() writes it with its keys in
-    sorted order, whether flag is True). Equal means bit for bit equal and of the same types, as
-    with workload.canonical(), at half its cost (the database returns keys sorted)."""
+    sorted order, whether flag is True, caption bytes or None). Equal means bit for bit equal and
+    of the same types, as with workload.canonical(), at half its cost (the database returns keys
+    sorted)."""
     keys = list(metadata)
     text = repr(metadata) if keys == sorted(keys) else repr(dict(sorted(metadata.items())))
-    return vector, text, metadata.get("flag") is True
+    return vector, text, metadata.get("flag") is True, caption
 
 
 class ModelStates:
@@ -120,7 +121,7 @@ class ModelStates:
         out = []
         for row, record_id in enumerate(op.ids):
             meta = {} if op.metadata is None or op.metadata[row] is None else op.metadata[row]
-            out.append((record_id, value_of(op.vectors[row].tobytes(), meta)))
+            out.append((record_id, value_of(op.vectors[row].tobytes(), meta, workload.caption_bytes(op, row))))
         return out
 
 
@@ -145,7 +146,9 @@ class View:
                 if record.id != record_id or vector.dtype != np.float32 or vector.shape != (workload.DIM,):
                     raise Violation("record", f"get({record_id!r}) returned id {record.id!r}, vector "
                                               f"{vector.dtype} {vector.shape}")
-                self.values[record_id] = value_of(vector.tobytes(), record.metadata)
+                caption = record.vectors.get(workload.CAPTION)
+                self.values[record_id] = value_of(vector.tobytes(), record.metadata,
+                                                  None if caption is None else caption.tobytes())
 
 
 def match(view: View, records: Optional[dict], start: int, states: ModelStates, commit: bool,
@@ -234,9 +237,11 @@ def describe(view: View, seed: int, ops: int, j: int) -> str:
     missing = sorted(i for i in records if view.values[i] is None)
     vectors = sorted(i for i in records if view.values[i] is not None and view.values[i][0] != records[i][0])
     metadata = sorted(i for i in records if view.values[i] is not None and view.values[i][1] != records[i][1])
+    captions = sorted(i for i in records if view.values[i] is not None and view.values[i][3] != records[i][3])
     parts = [f"vs state {j} ({len(records)} records; len() is {view.size}): {len(missing)} missing "
              f"{missing[:5]}, {len(vectors)} vectors differ {vectors[:5]}, {len(metadata)} metadata differ "
-             f"{[(i, view.values[i][1], records[i][1]) for i in metadata[:2]]}"]
+             f"{[(i, view.values[i][1], records[i][1]) for i in metadata[:2]]}, {len(captions)} captions "
+             f"differ {captions[:5]}"]
     effects = states.effects(j)
     if isinstance(effects, list) and effects:
         view.fetch([record_id for record_id, _ in effects])
@@ -360,7 +365,7 @@ class Reader:
             value = records.get(hit.id)
             if value is None:
                 raise Violation("search", f"{what} returned {hit.id!r}, which the state does not hold")
-            if value_of(b"", hit.metadata)[1] != value[1]:
+            if value_of(b"", hit.metadata, None)[1] != value[1]:
                 raise Violation("search", f"{what}: hit {hit.id!r} has metadata {hit.metadata!r}")
             vector = np.frombuffer(value[0], dtype=np.float32).astype(np.float64)
             distance = float(np.sum((vector - query) ** 2))

@@ -9,8 +9,9 @@ after ``i`` operations are the same in both processes.
 Operations: 0 creates the collection; then mostly ``add`` of new ids, ``upsert`` of existing ids
 (new vectors and metadata; now and then a new id too), ``delete`` of existing ids (now and then
 an id that does not exist), and an explicit ``db.checkpoint()`` now and then. Batches hold 1 to
-200 records of dimension 16, ids ``b<op>_<i>``, metadata of every value type (int, float, str,
-bool, None, list of str). The database is opened with a small ``checkpoint_log_bytes`` (64 KiB)
+200 records, ids ``b<op>_<i>``, metadata of every value type (int, float, str, bool, None, list of
+str), and two named vector fields: ``body`` (dimension 16, l2, in every record) and ``caption``
+(dimension 8, ip, in most records: a batch may leave it out, or give None for some of its records). The database is opened with a small ``checkpoint_log_bytes`` (64 KiB)
 so that an automatic checkpoint runs every few operations and some kills land inside one.
 
 Writer protocol (stdout, one line each, flushed):
@@ -38,6 +39,8 @@ from typing import Any, Optional
 import numpy as np
 
 DIM = 16
+CAPTION_DIM = 8
+FIRST_FIELD, CAPTION = "body", "caption"
 COLLECTION = "crash"
 CHECKPOINT_LOG_BYTES = 64 << 10  # an automatic checkpoint every few batches
 DEFAULT_OPS = 120
@@ -62,12 +65,13 @@ class Op:
     ids: list
     vectors: Optional[np.ndarray] = None
     metadata: Optional[list] = None
+    captions: Optional[list] = None  # one row or None per id; None: the call gives no captions
     deleted: int = 0  # for delete: how many of the ids exist (the call's return value)
 
 
 class Model:
     """The collection's expected contents: None before the collection exists, else
-    id -> (vector bytes, metadata dict)."""
+    id -> (vector bytes, metadata dict, caption bytes or None)."""
 
     def __init__(self) -> None:
         self.records: Optional[dict] = None
@@ -114,7 +118,8 @@ class Workload:
         if r < P_ADD or not live:
             ids = [f"b{i}_{j}" for j in range(size)]
             with_metadata = rng.random() >= 0.1
-            return Op(i, "add", ids, self._vectors(size), self._metadata(size) if with_metadata else None)
+            return Op(i, "add", ids, self._vectors(size), self._metadata(size) if with_metadata else None,
+                      self._captions(size))
         if r < P_UPSERT:
             chosen = self._sample(min(size, len(live)))
             if rng.random() < 0.2:
@@ -122,7 +127,8 @@ class Workload:
             rng.shuffle(chosen)
             with_metadata = rng.random() >= 0.1
             n = len(chosen)
-            return Op(i, "upsert", chosen, self._vectors(n), self._metadata(n) if with_metadata else None)
+            return Op(i, "upsert", chosen, self._vectors(n), self._metadata(n) if with_metadata else None,
+                      self._captions(n))
         if r < P_DELETE:
             chosen = self._sample(min(size, max(1, len(live) // 3)))
             deleted = len(chosen)
@@ -140,7 +146,7 @@ class Workload:
         elif op.kind in ("add", "upsert"):
             for row, record_id in enumerate(op.ids):
                 meta = {} if op.metadata is None or op.metadata[row] is None else op.metadata[row]
-                model.put(record_id, (op.vectors[row].tobytes(), meta))
+                model.put(record_id, (op.vectors[row].tobytes(), meta, caption_bytes(op, row)))
         elif op.kind == "delete":
             for record_id in op.ids:
                 model.remove(record_id)
@@ -157,6 +163,13 @@ class Workload:
             vectors[0, 0] = -0.0
             vectors[-1, DIM - 1] = np.float32(1e-40)  # subnormal
         return vectors
+
+    def _captions(self, n: int) -> Optional[list]:
+        if self.rng.random() < 0.15:
+            return None  # the batch gives no captions: none of its records has one
+        rows = self.rng.standard_normal((n, CAPTION_DIM)).astype(np.float32)
+        present = self.rng.random(n) < 0.7
+        return [rows[i] if present[i] else None for i in range(n)]
 
     def _metadata(self, n: int) -> list:
         rng = self.rng
@@ -193,6 +206,13 @@ class Workload:
         return out
 
 
+def caption_bytes(op: Op, row: int) -> Optional[bytes]:
+    """The caption of record ``row`` of ``op`` as stored bytes, or None when it has none."""
+    if op.captions is None or op.captions[row] is None:
+        return None
+    return op.captions[row].tobytes()
+
+
 def states_at(seed: int, indices) -> dict:
     """The model's records after each of ``indices`` operations (None: no collection yet), plus
     the ids of every operation in between (the ids any of those states can hold are among
@@ -227,7 +247,7 @@ def canonical(metadata: Any) -> str:
 
 def read_records(db, ids) -> dict:
     """What ``db`` holds: {"exists": bool, "len": int, "records": {id: (vector bytes, canonical
-    metadata)}} for the ids among ``ids`` that it holds."""
+    metadata, caption bytes or None)}} for the ids among ``ids`` that it holds."""
     if COLLECTION not in db.collections():
         return {"exists": False, "len": 0, "records": {}, "collections": db.collections()}
     col = db.collection(COLLECTION)
@@ -243,7 +263,9 @@ def read_records(db, ids) -> dict:
             vector = record.vector
             if vector.dtype != np.float32 or vector.shape != (DIM,):
                 raise AssertionError(f"{record_id}: vector of dtype {vector.dtype}, shape {vector.shape}")
-            found[record_id] = (vector.tobytes(), canonical(record.metadata))
+            caption = record.vectors.get(CAPTION)
+            found[record_id] = (vector.tobytes(), canonical(record.metadata),
+                                None if caption is None else caption.tobytes())
     return {"exists": True, "len": len(col), "records": found, "collections": db.collections()}
 
 
@@ -268,15 +290,19 @@ def difference(held: dict, expected: Optional[dict]) -> Optional[str]:
         problems.append(f"{len(missing)} missing (e.g. {sorted(missing)[:5]})")
     if extra:
         problems.append(f"{len(extra)} unexpected (e.g. {sorted(extra)[:5]})")
-    bad_vectors, bad_meta = [], []
-    for record_id, (vector, meta) in expected.items():
+    bad_vectors, bad_meta, bad_captions = [], [], []
+    for record_id, (vector, meta, caption) in expected.items():
         if record_id in records:
             if records[record_id][0] != vector:
                 bad_vectors.append(record_id)
             if records[record_id][1] != canonical(meta):
                 bad_meta.append(record_id)
+            if records[record_id][2] != caption:
+                bad_captions.append(record_id)
     if bad_vectors:
         problems.append(f"{len(bad_vectors)} vectors differ (e.g. {sorted(bad_vectors)[:5]})")
+    if bad_captions:
+        problems.append(f"{len(bad_captions)} captions differ (e.g. {sorted(bad_captions)[:5]})")
     if bad_meta:
         first = sorted(bad_meta)[0]
         problems.append(f"{len(bad_meta)} metadata differ (e.g. {first}: stored "
@@ -304,16 +330,24 @@ def match_state(db, seed: int, candidates) -> tuple[Optional[int], dict]:
 def run_op(db, op: Op) -> Optional[str]:
     """Performs ``op``; returns an error message when its result is wrong."""
     if op.kind == "create":
-        db.collection(COLLECTION, dim=DIM, metric="l2", ef_construction=EF_CONSTRUCTION)
+        import omendb
+
+        db.collection(COLLECTION, vectors={
+            FIRST_FIELD: omendb.VectorField(DIM, "l2", ef_construction=EF_CONSTRUCTION),
+            CAPTION: omendb.VectorField(CAPTION_DIM, "ip", ef_construction=EF_CONSTRUCTION),
+        })
         return None
     if op.kind == "checkpoint":
         db.checkpoint()
         return None
     col = db.collection(COLLECTION)
+    vectors = {FIRST_FIELD: op.vectors}
+    if op.captions is not None:
+        vectors[CAPTION] = op.captions
     if op.kind == "add":
-        col.add(op.ids, op.vectors, op.metadata)
+        col.add(op.ids, vectors, op.metadata)
     elif op.kind == "upsert":
-        col.upsert(op.ids, op.vectors, op.metadata)
+        col.upsert(op.ids, vectors, op.metadata)
     elif op.kind == "delete":
         deleted = col.delete(op.ids)
         if deleted != op.deleted:

@@ -255,6 +255,13 @@ def manifest_names(path: Path) -> Optional[tuple]:
     for _ in range(count):
         collection = name()
         at += 4 * 4 + 8 + 4 * (version >= 2)  # dim, metric, m, ef_construction, seed, quantization
+        if version >= 3:  # vector fields: the first's name, then each further one's
+            name()
+            (fields,) = struct.unpack_from("<I", data, at)
+            at += 4
+            for _ in range(fields):
+                name()
+                at += 5 * 4  # dim, metric, m, ef_construction, quantization
         (files,) = struct.unpack_from("<I", data, at)
         at += 4
         names = []
@@ -337,7 +344,7 @@ def check_reopened(path: Path, trial: Trial, candidates: list, before_writes=lam
             col = db.collection(workload.COLLECTION, dim=workload.DIM)
         else:
             col = db.collection(workload.COLLECTION)
-            flagged = sum(1 for _, meta in records.values() if meta.get("flag") is True)
+            flagged = sum(1 for _, meta, _ in records.values() if meta.get("flag") is True)
             assert col.count({"flag": True}) == flagged, "a metadata count disagrees with the records"
             if records:
                 recall, misses, sampled = check_search(col, records, np.random.default_rng(trial.seed))
@@ -609,7 +616,7 @@ def test_reader_reports_violations(tmp_path):
 
 
 def test_reads_equal_to_several_states(tmp_path):
-    """Seed 20215 creates the collection (op 0), adds one record (op 1) and deletes it (op 2):
+    """Seed 24216 creates the collection (op 0), adds one record (op 1) and deletes it (op 2):
     the empty collection is the state after 1 operation and after 3. A reader that sees it
     reports both, and a read that began after "ack 2" passes as the state after 3; a read that
     equals only the state after 1 does not."""
@@ -617,7 +624,7 @@ def test_reads_equal_to_several_states(tmp_path):
 
     import crash_reader
 
-    path, seed = tmp_path / "db", 20215
+    path, seed = tmp_path / "db", 24216
     generator = workload.Workload(seed)
     with omendb.open(path) as db:
         for _ in range(3):

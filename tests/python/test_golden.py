@@ -17,7 +17,7 @@ import pytest
 import omendb
 
 GOLDEN_ROOT = Path(__file__).resolve().parents[1] / "golden"
-CURRENT_MANIFEST_VERSION = 2
+CURRENT_MANIFEST_VERSION = 3
 GOLDEN_FOLDERS = sorted(p for p in GOLDEN_ROOT.iterdir() if (p / "expected.json").is_file())
 
 
@@ -39,9 +39,18 @@ def check_contents(db: omendb.Database, expected: dict) -> None:
             stored = want["records"][record_id]
             assert record.vector.astype("<f4").tobytes() == vector_of(stored["vector"]).tobytes()
             assert record.metadata == stored["metadata"], record_id
+            more = stored.get("vectors", {})  # further vector fields (format 3 on)
+            assert sorted(record.vectors) == sorted([next(iter(col.vector_fields)), *more]), record_id
+            for field, hex_bytes in more.items():
+                assert record.vectors[field].astype("<f4").tobytes() == vector_of(hex_bytes).tobytes()
+        assert list(col.vector_fields) == want.get("fields", ["default"])
         for search in want["exact_top10"]:
             hits = col.search(vector_of(search["query"]), k=10, exact=True)
             assert [h.id for h in hits] == search["ids"]
+        for field, searches in want.get("field_exact_top10", {}).items():
+            for search in searches:
+                hits = col.search(vector_of(search["query"]), k=10, exact=True, using=field)
+                assert [h.id for h in hits] == search["ids"], field
 
 
 @pytest.fixture(params=GOLDEN_FOLDERS, ids=[p.name for p in GOLDEN_FOLDERS])
@@ -86,6 +95,11 @@ def test_opens_searches_writes_and_reopens(golden):
         col.upsert(ids=[sample[0]], vectors=replaced, metadata=[{"replaced": True}])
         col.delete([sample[1]])
         db.collection("added_later", dim=4, metric="ip").add(ids=["x"], vectors=np.ones((1, 4), np.float32))
+        if "products" in expected["collections"]:  # format 3 on: writes to a named collection
+            products = db.collection("products")
+            products.add(["after-0", "after-1"], vectors={"image": np.ones((2, 10)), "caption": [np.ones(6), None]})
+            products.upsert(["products-4"], vectors={"image": np.zeros((1, 10))})  # loses its caption
+            written = dict(zip(["after-0", "after-1", "products-4"], products.get(["after-0", "after-1", "products-4"])))
         db.checkpoint()
         col.add(ids=["after-tail"], vectors=new[:1])  # and a log tail for the reopen
 
@@ -102,5 +116,14 @@ def test_opens_searches_writes_and_reopens(golden):
         "records": {"x": {"vector": np.ones(4, "<f4").tobytes().hex(), "metadata": {}}},
         "exact_top10": [],
     }
+    if "products" in expected["collections"]:
+        products = expected["collections"]["products"]
+        products["exact_top10"], products["field_exact_top10"] = [], {}
+        for record_id, record in written.items():
+            products["records"][record_id] = {
+                "vector": record.vector.tobytes().hex(),
+                "metadata": {},
+                "vectors": {f: v.tobytes().hex() for f, v in record.vectors.items() if f != "image"},
+            }
     with omendb.open(str(path)) as db:
         check_contents(db, expected)

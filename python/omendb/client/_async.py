@@ -14,6 +14,7 @@ import numpy as np
 
 from .._api import Collection, Filter, _check_name
 from .._errors import ClosedError, InvalidArgumentError
+from .._vector_fields import DEFAULT_FIELD
 from ._calls import Call, CollectionCalls, DatabaseCalls
 from ._transport import AsyncTransport
 
@@ -31,6 +32,8 @@ class _Planner:
             info["quantization"]
         self.closed = False
         self.call: Optional[Call] = None
+        self.vector_fields = [(DEFAULT_FIELD, info["dim"], info["metric"], info["m"],
+                               info["ef_construction"], info["quantization"])]
 
     @staticmethod
     def search_fast(*arguments) -> None:

@@ -10,6 +10,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .._errors import ClosedError, NotSupportedError
+from .._vector_fields import DEFAULT_FIELD
 from ._calls import Call, CollectionCalls, DatabaseCalls
 from ._transport import SyncTransport
 
@@ -30,7 +31,12 @@ class RemoteDatabaseEngine:
         return RemoteCollectionEngine(self, self.send(DatabaseCalls.get_collection(name)))
 
     def create_collection(self, name: str, dim: int, metric: str, m: int, ef_construction: int,
-                          quantization: str) -> "RemoteCollectionEngine":
+                          quantization: str, vector_name: str = DEFAULT_FIELD,
+                          more_vectors: tuple = ()) -> "RemoteCollectionEngine":
+        if more_vectors or vector_name != DEFAULT_FIELD:
+            raise NotSupportedError(
+                "named vector fields are not available over HTTP yet: create the collection "
+                "embedded (omendb.open) on the server's machine")
         call = DatabaseCalls.open_collection(name, dim, metric, m, ef_construction, quantization)
         return RemoteCollectionEngine(self, self.send(call))
 
@@ -68,6 +74,11 @@ class RemoteCollectionEngine:
             info["quantization"]
         self.m, self.ef_construction = info["m"], info["ef_construction"]
         self._calls = CollectionCalls(self.name)
+
+    @property
+    def vector_fields(self) -> list:
+        """The one vector field of a collection served over HTTP, as the engine describes it."""
+        return [(DEFAULT_FIELD, self.dim, self.metric, self.m, self.ef_construction, self.quantization)]
 
     @property
     def closed(self) -> bool:

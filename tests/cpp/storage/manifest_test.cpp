@@ -45,6 +45,16 @@ Manifest sample(std::size_t collections, std::uint64_t seed) {
     collection.options.m = static_cast<std::uint32_t>(2 + i % (CollectionOptions::kMaxM - 1));
     collection.options.ef_construction = static_cast<std::uint32_t>(1 + i * 13);
     collection.options.seed = seed ^ (i * 0x9e3779b97f4a7c15ULL);
+    if (i % 3 == 1) collection.options.vector_name = std::string("v").append(std::to_string(i));
+    for (std::size_t f = 0; f < i % 4; ++f) {
+      collection.options.more_vectors.push_back(
+          {.name = std::string("f").append(std::to_string(f)),
+           .dim = 1 + (i + f * 11) % 2048,
+           .metric = metrics[(i + f) % metrics.size()],
+           .m = static_cast<std::uint32_t>(2 + f),
+           .ef_construction = static_cast<std::uint32_t>(10 + f),
+           .quantization = f % 2 == 0 ? Quantization::kSq8 : Quantization::kNone});
+    }
     for (std::size_t j = 0; j < i % 5; ++j) {
       collection.snapshot_files.push_back({std::to_string(seed * 100 + i * 10 + j) + ".snap",
                                            i * 4096 + j, static_cast<std::uint32_t>(seed + i + j)});
@@ -70,8 +80,17 @@ std::string difference(const Manifest& a, const Manifest& b) {
     if (x.name != y.name) return at + "name";
     if (p.dim != q.dim || p.metric != q.metric || p.m != q.m ||
         p.ef_construction != q.ef_construction || p.seed != q.seed ||
-        p.quantization != q.quantization) {
+        p.quantization != q.quantization || p.vector_name != q.vector_name ||
+        p.more_vectors.size() != q.more_vectors.size()) {
       return at + "options";
+    }
+    for (std::size_t f = 0; f < p.more_vectors.size(); ++f) {
+      const VectorFieldOptions& u = p.more_vectors[f];
+      const VectorFieldOptions& v = q.more_vectors[f];
+      if (u.name != v.name || u.dim != v.dim || u.metric != v.metric || u.m != v.m ||
+          u.ef_construction != v.ef_construction || u.quantization != v.quantization) {
+        return at + "vector field " + std::to_string(f + 1);
+      }
     }
     if (x.snapshot_files != y.snapshot_files) return at + "snapshot files";
   }
@@ -114,8 +133,12 @@ struct RawCollection {
   std::uint32_t ef_construction = 200;
   std::uint64_t seed = 1;
   std::uint32_t quantization = manifest::kQuantizationNone;
-  std::uint32_t file_count = 0;  // the count stored; no files follow
+  std::string vector_name = "default";  // the first vector field's (format 3 on)
+  std::uint32_t more_fields = 0;        // further vector fields stored; none follow
+  std::uint32_t file_count = 0;         // the count stored; no files follow
 };
+// Bytes of RawCollection's vector fields as the default writes them: name "default", count.
+constexpr std::size_t kDefaultFieldsBytes = 4 + 7 + 4;
 
 // Bytes of a body before its collections: checkpoint lsn, next file number, log "wal".
 constexpr std::size_t kCollectionCountOffset = manifest::kHeaderSize + 8 + 8 + 4 + 3;
@@ -133,6 +156,8 @@ void put_collection(ByteWriter& out, const RawCollection& c) {
   for (std::uint32_t value : {c.dim, c.metric, c.m, c.ef_construction}) out.put_u32(value);
   out.put_u64(c.seed);
   out.put_u32(c.quantization);
+  out.put_string(c.vector_name);
+  out.put_u32(c.more_fields);
   out.put_u32(c.file_count);
 }
 
@@ -195,8 +220,8 @@ TEST(ManifestCodec, EncodingMatchesTheDocumentedLayout) {
   manifest.collections.push_back(docs);
   const std::vector<std::uint8_t> expected = {
       0x4f, 0x4d, 0x45, 0x4e, 0x44, 0x42, 0x4d, 0x46,        // "OMENDBMF"
-      0x02, 0x00, 0x00, 0x00,                                // version 2
-      0x5a, 0x00, 0x00, 0x00,                                // body length 90
+      0x03, 0x00, 0x00, 0x00,                                // version 3
+      0x69, 0x00, 0x00, 0x00,                                // body length 105
       0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,        // checkpoint lsn 7
       0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,        // next file number 9
       0x05, 0x00, 0x00, 0x00, 0x77, 0x61, 0x6c, 0x2d, 0x38,  // log file "wal-8"
@@ -208,11 +233,14 @@ TEST(ManifestCodec, EncodingMatchesTheDocumentedLayout) {
       0xc8, 0x00, 0x00, 0x00,                                // ef_construction 200
       0x2a, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,        // seed 42
       0x02, 0x00, 0x00, 0x00,                                // quantization 2: sq8
+      0x07, 0x00, 0x00, 0x00, 0x64, 0x65, 0x66, 0x61, 0x75,  // first vector field's name,
+      0x6c, 0x74,                                            //   "default"
+      0x00, 0x00, 0x00, 0x00,                                // no further vector fields
       0x01, 0x00, 0x00, 0x00,                                // 1 snapshot file
       0x05, 0x00, 0x00, 0x00, 0x35, 0x2e, 0x76, 0x65, 0x63,  // name "5.vec"
       0x30, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,        // size 48
       0xdc, 0xec, 0x8a, 0xa8,                                // masked crc 0x01020304
-      0x73, 0x37, 0x47, 0xc8,                                // masked crc32c of all above
+      0x19, 0xda, 0xa6, 0xc2,                                // masked crc32c of all above
   };
   Bytes expected_bytes;
   for (const std::uint8_t byte : expected) expected_bytes.push_back(std::byte{byte});
@@ -238,18 +266,25 @@ TEST(ManifestCodec, EveryTruncationAndEveryChangedByteIsCorruption) {
   expect_corruption(longer, "body length");
 }
 
-// Format 1 (before quantization) has no quantization field: its collections read as none, and
-// encoding writes them in the current format.
-TEST(ManifestCodec, VersionOneDecodesWithoutQuantization) {
-  const Bytes version1 = framed(
-      [](ByteWriter& out) {
+// A manifest of format `version` (1 or 2) with one collection "old" (dim 8, ip, m 12,
+// ef_construction 100, seed 5; from format 2 on, sq8) and no snapshot files.
+Bytes old_format(std::uint32_t version) {
+  return framed(
+      [version](ByteWriter& out) {
         put_prefix(out, 1);
         out.put_string("old");
         for (std::uint32_t value : {8u, manifest::kMetricIp, 12u, 100u}) out.put_u32(value);
         out.put_u64(5);
+        if (version >= 2) out.put_u32(manifest::kQuantizationSq8);
         out.put_u32(0);  // no snapshot files
       },
-      1);
+      version);
+}
+
+// Format 1 (before quantization) has no quantization field: its collections read as none, and
+// encoding writes them in the current format.
+TEST(ManifestCodec, VersionOneDecodesWithoutQuantization) {
+  const Bytes version1 = old_format(1);
   Result<Manifest> decoded = decode_manifest(version1);
   ASSERT_TRUE(decoded.is_ok()) << decoded.status().message();
   EXPECT_EQ(decoded.value().format_version, 1u);
@@ -278,6 +313,53 @@ TEST(ManifestCodec, QuantizationRoundTripsAndUnknownCodesAreCorruption) {
                         std::to_string(kFirstCollectionOffset + 4 + 1 + 4 * 4 + 8));
 }
 
+// Format 2 (before named vector fields) ends a collection's options at quantization: one field,
+// "default". Format 3's vector fields round trip, and bad ones are corruption at their offset.
+TEST(ManifestCodec, VectorFieldsRoundTripAndVersionTwoHasOne) {
+  const Bytes version2 = old_format(2);
+  Result<Manifest> decoded = decode_manifest(version2);
+  ASSERT_TRUE(decoded.is_ok()) << decoded.status().message();
+  const CollectionOptions& options = decoded.value().collections.at(0).options;
+  EXPECT_EQ(options.vector_name, "default");
+  EXPECT_TRUE(options.more_vectors.empty());
+  EXPECT_EQ(options.quantization, Quantization::kSq8);
+
+  Manifest manifest = sample(8, 2);
+  ASSERT_FALSE(manifest.collections[2].options.more_vectors.empty());
+  Result<Manifest> again = decode_manifest(encode(manifest));
+  ASSERT_TRUE(again.is_ok()) << again.status().message();
+  EXPECT_EQ(difference(again.value(), manifest), "");
+
+  const std::size_t fields_at = kFirstCollectionOffset + 5 + 4 * 4 + 8 + 4;
+  expect_corruption(framed_collections({RawCollection{.more_fields = kMaxU32}}),
+                    "collection 0 4294967295 vector fields do not fit in the 4 bytes left at byte " +
+                        std::to_string(fields_at));
+  const auto one_field = [](const std::string& name, std::uint32_t dim, std::uint32_t metric) {
+    return framed([&](ByteWriter& out) {
+      put_prefix(out, 1);
+      out.put_string("c");
+      for (std::uint32_t value : {4u, manifest::kMetricL2, 16u, 200u}) out.put_u32(value);
+      out.put_u64(1);
+      out.put_u32(manifest::kQuantizationNone);
+      out.put_string("default");
+      out.put_u32(1);
+      out.put_string(name);
+      for (std::uint32_t value : {dim, metric, 16u, 100u, manifest::kQuantizationNone}) {
+        out.put_u32(value);
+      }
+      out.put_u32(0);  // no snapshot files
+    });
+  };
+  ASSERT_TRUE(decode_manifest(one_field("caption", 384, manifest::kMetricCosine)).is_ok());
+  expect_corruption(one_field("caption", 384, 9),
+                    "vector field 'caption' has unknown metric code 9 at byte " +
+                        std::to_string(fields_at));
+  expect_corruption(one_field("default", 384, manifest::kMetricL2), "declared twice");
+  expect_corruption(one_field("a b", 384, manifest::kMetricL2), "may hold only letters");
+  expect_corruption(one_field("caption", 0, manifest::kMetricL2),
+                    "vector field 'caption': dim must be between 1 and 65536, got 0");
+}
+
 TEST(ManifestCodec, BadFramesAreCorruption) {
   const Bytes good = framed_collections({RawCollection{}});
   ASSERT_TRUE(decode_manifest(good).is_ok());
@@ -285,10 +367,10 @@ TEST(ManifestCodec, BadFramesAreCorruption) {
   Bytes magic = good;
   magic[7] = std::byte{'X'};
   expect_corruption(magic, "bad magic at byte 0");
-  expect_corruption(framed([](ByteWriter& out) { put_prefix(out, 0); }, 3),
-                    "unsupported format version 3 (this build reads 1 to 2) at byte 8");
+  expect_corruption(framed([](ByteWriter& out) { put_prefix(out, 0); }, 4),
+                    "unsupported format version 4 (this build reads 1 to 3) at byte 8");
   expect_corruption(framed([](ByteWriter& out) { put_prefix(out, 0); }, 0),
-                    "unsupported format version 0 (this build reads 1 to 2) at byte 8");
+                    "unsupported format version 0 (this build reads 1 to 3) at byte 8");
   Bytes crc = good;
   crc.back() ^= std::byte{1};
   expect_corruption(crc, "checksum mismatch at byte " + std::to_string(crc.size() - 4));
@@ -328,7 +410,7 @@ TEST(ManifestCodec, BadBodiesWithCorrectChecksumsAreCorruptionNamingFieldAndOffs
   }
   expect_corruption(with([](RawCollection& c) { c.name = std::string("a\0b", 3); }), "name holds");
   // The second collection starts after the first's quantization and file count.
-  const std::size_t second_at = kFirstCollectionOffset + 5 + 4 * 4 + 8 + 4 + 4;
+  const std::size_t second_at = kFirstCollectionOffset + 5 + 4 * 4 + 8 + 4 + kDefaultFieldsBytes + 4;
   expect_corruption(
       framed_collections({RawCollection{}, RawCollection{}}),
       "collection 1 name repeats an earlier one at byte " + std::to_string(second_at));
@@ -368,7 +450,7 @@ TEST(ManifestCodec, HugeCountsAndLengthsFailFastAtTheirField) {
                       put_collection(out, RawCollection{});
                     }),
                     "collection count 2 is more than");
-  const std::size_t file_count_at = kFirstCollectionOffset + 5 + 4 * 4 + 8 + 4;
+  const std::size_t file_count_at = kFirstCollectionOffset + 5 + 4 * 4 + 8 + 4 + kDefaultFieldsBytes;
   expect_corruption(framed_collections({RawCollection{.file_count = kMaxU32}}),
                     "collection 0 snapshot file count 4294967295 is more than the 0 bytes left "
                     "can hold at byte " +
@@ -392,7 +474,7 @@ TEST(ManifestCodec, EncodeRejectsWhatDecodeWouldReject) {
   const Manifest good = sample(3, 1);
   Manifest bad = good;
   bad.format_version = 1;
-  expect_invalid(bad, "format_version 1 is not 2");
+  expect_invalid(bad, "format_version 1 is not 3");
   bad = good;
   bad.log_file = "";
   expect_invalid(bad, "log_file is 0 bytes");

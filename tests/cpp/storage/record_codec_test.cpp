@@ -322,7 +322,7 @@ TEST(RecordCodecTest, DecodeNamesEachCorruption) {
   const std::size_t metadata_at = ids_at + 5 + 6;
   expect_corruption(decode_write_batch(with_byte(good, 0, 0), 2), {"operation kind 0", "byte 0"});
   expect_corruption(decode_write_batch(with_byte(good, 0, 4), 2), {"operation kind 4", "byte 0"});
-  expect_corruption(decode_write_batch(with_byte(good, 1, 3), 2), {"flags", "byte 1"});
+  expect_corruption(decode_write_batch(with_byte(good, 1, 5), 2), {"flags", "byte 1"});
   expect_corruption(decode_write_batch(with_byte(good, 3, 1), 2), {"reserved", "byte 2"});
   expect_corruption(decode_write_batch(good, 3), {"dim is 2, expected 3", "byte 8"});
   expect_corruption(decode_write_batch(with_byte(good, 0, 3), 2), {"delete", "byte 1"});
@@ -379,6 +379,67 @@ void expect_clean_outcome(std::span<const std::byte> bytes, std::uint32_t dim) {
   }
   const Bytes again = encode(decoded.value());
   expect_same_batch(decode_ok(again, dim), decoded.value());
+}
+
+// Further vector fields: blocks round trip; every damaged count, dim, flag, row and order is
+// corruption at its byte; every truncation fails.
+TEST(RecordCodecTest, FieldBlocksRoundTripAndDamageIsCorruption) {
+  const std::vector<std::string_view> ids = {"a", "b", "c"};
+  const std::vector<float> rows = {1, 2, 3, 4, 5, 6};  // a: 1..3; c: 4..6 (b lacks field 1)
+  const std::vector<std::uint8_t> present1 = {1, 0, 1};
+  const std::vector<float> rows2 = {7, 8, 9};
+  const std::vector<std::uint8_t> present2 = {1, 1, 1};
+  const std::vector<FieldBlock> blocks = {{1, 2, present1, {rows.data() + 0, 4}},
+                                          {3, 1, present2, rows2}};
+  const std::vector<float> vectors = {0.5f, 1.5f, 2.5f};
+  const WriteBatch batch{WriteKind::kAdd, 1, ids, vectors, {}, blocks};
+  Bytes good;
+  ASSERT_TRUE(encode_write_batch(batch, good).is_ok());
+  const std::vector<std::uint32_t> dims = {2, 5, 1};  // fields 1, 2, 3
+  Result<DecodedBatch> decoded = decode_write_batch(good, 1, dims);
+  ASSERT_TRUE(decoded.is_ok()) << decoded.status().message();
+  ASSERT_EQ(decoded.value().more_vectors.size(), 2u);
+  const DecodedFieldBlock& first = decoded.value().more_vectors[0];
+  EXPECT_EQ(first.field, 1u);
+  EXPECT_EQ(first.dim, 2u);
+  EXPECT_EQ(first.present, present1);
+  EXPECT_EQ(first.vectors, (std::vector<float>{1, 2, 3, 4}));
+  EXPECT_EQ(decoded.value().more_vectors[1].vectors, rows2);
+
+  // Layout: header 12, vectors 12, ids 3 x 5 = 15, then the blocks from byte 39.
+  const std::size_t blocks_at = 12 + 12 + 15;
+  const std::size_t block1_at = blocks_at + 4;
+  const std::size_t block2_at = block1_at + 12 + 3 + 16;
+  expect_corruption(decode_write_batch(good, 1), {"field block count is 2", "0 further"});
+  expect_corruption(decode_write_batch(good, 1, std::vector<std::uint32_t>{2, 5}),
+                    {"vector field 3 is out of order or unknown", std::to_string(block2_at)});
+  expect_corruption(decode_write_batch(good, 1, std::vector<std::uint32_t>{3, 5, 1}),
+                    {"vector field 1 has dim 2, expected 3", std::to_string(block1_at + 4)});
+  expect_corruption(decode_write_batch(with_u32(good, block2_at, 1), 1, dims),
+                    {"vector field 1 is out of order"});
+  expect_corruption(decode_write_batch(with_byte(good, block1_at + 13, 2), 1, dims),
+                    {"flag other than 0/1"});
+  expect_corruption(decode_write_batch(with_byte(good, block1_at + 13, 1), 1, dims),
+                    {"declares 2 rows but flags 3"});
+  expect_corruption(decode_write_batch(with_u32(good, block1_at + 8, 0xffffffffu), 1, dims),
+                    {"do not fit"});
+  expect_corruption(decode_write_batch(with_u32(good, block1_at + 15, 0x7f800000), 1, dims),
+                    {"vector field 1 has a non-finite value", std::to_string(block1_at + 15)});
+  expect_corruption(decode_write_batch(with_u32(good, blocks_at, 0), 1, dims),
+                    {"field block count is 0"});
+  for (std::size_t size = 0; size < good.size(); ++size) {
+    EXPECT_FALSE(decode_write_batch(std::span(good).first(size), 1, dims).is_ok()) << size;
+  }
+  // What would not decode does not encode.
+  const std::vector<FieldBlock> unordered = {blocks[1], blocks[0]};
+  Bytes out;
+  EXPECT_FALSE(
+      encode_write_batch(WriteBatch{WriteKind::kAdd, 1, ids, vectors, {}, unordered}, out).is_ok());
+  const std::vector<std::uint8_t> wrong_flags = {1, 1, 1};
+  const std::vector<FieldBlock> short_rows = {{1, 2, wrong_flags, {rows.data(), 4}}};
+  EXPECT_FALSE(
+      encode_write_batch(WriteBatch{WriteKind::kAdd, 1, ids, vectors, {}, short_rows}, out).is_ok());
+  EXPECT_TRUE(out.empty());
 }
 
 TEST(RecordCodecTest, EveryTruncationFails) {
