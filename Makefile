@@ -35,6 +35,12 @@ bench:
 bench-quick:
 	bash scripts/bench.sh suite --quick $(ARGS)
 
+# Full-text search against Tantivy and bm25s on the WordNet glosses (bench/text_search.py; a few
+# minutes), e.g. make bench-text ARGS="--corpus fortunes".
+.PHONY: bench-text
+bench-text:
+	bash scripts/bench.sh text $(ARGS)
+
 # Crash test with TRIALS trials (default 300; the pytest suite runs 20 with one reader each), e.g.
 # make crash-test TRIALS=10000: SIGKILLs a writer process at seeded random moments while READERS
 # read-only processes (default 2) refresh and read beside it, and checks their reads and the

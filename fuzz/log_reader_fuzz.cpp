@@ -90,7 +90,7 @@ void decode(const storage::LogRecord& record) {
       require(decoded.collection != kMissingCollection, "a write to a missing collection decoded");
       require(decoded.batch.kind == storage::WriteKind::kDelete || decoded.batch.dim == kDim,
               "a write of the wrong dimension decoded");
-      check_batch_round_trip(decoded.batch);
+      check_batch_round_trip(decoded.batch, std::vector<std::uint32_t>{kMoreDim});
       break;
     case JournalRecordType::kCreateCollection:
       require(decoded.options.validate().is_ok(), "invalid collection options decoded");

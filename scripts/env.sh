@@ -1,6 +1,7 @@
 # Sourced by the other scripts: installs what a fresh Debian machine lacks and activates .venv.
 #   Debian: g++, python3-venv, GoogleTest, Google Benchmark, ISA-L, CRoaring, utf8proc and
-#           Snowball's libstemmer (-dev packages), via apt-get.
+#           Snowball's libstemmer (-dev packages), and the text corpora of the full-text tests and
+#           benchmarks (wordnet-base: 117,659 WordNet glosses; fortunes-min), via apt-get.
 #   PyPI:   requirements-dev.txt into .venv (CMake, Ninja, nanobind, NumPy, pytest, ...).
 set -euo pipefail
 
@@ -12,7 +13,7 @@ command -v g++ >/dev/null 2>&1 || missing+=(g++)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 python3 -c "import ensurepip, venv" >/dev/null 2>&1 || missing+=(python3-venv)
 for package in libgtest-dev libgmock-dev libbenchmark-dev libisal-dev libroaring-dev libutf8proc-dev \
-               libstemmer-dev; do
+               libstemmer-dev wordnet-base fortunes-min; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
 done
 if ((${#missing[@]})); then

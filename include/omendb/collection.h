@@ -27,8 +27,10 @@ class ThreadPool;
 // One search result.
 struct Hit {
   std::string id;
-  float distance = 0;  // smaller is closer, whatever the metric
+  float distance = 0;  // smaller is closer, whatever the metric; -score for text and hybrid
   Metadata metadata;
+  float score = 0;     // text search: BM25; hybrid: the fused score; vector search: -distance
+  std::optional<std::string> document;  // the record's document, in a collection with text
 };
 
 // Results of a batch search: row i holds query i's hits, best first.
@@ -47,6 +49,7 @@ struct Record {
   // One entry per further vector field (CollectionOptions::more_vectors, in order): the vector as
   // stored, or nothing when the record lacks that field.
   std::vector<std::optional<std::vector<float>>> more_vectors;
+  std::optional<std::string> document;  // its text, when the collection has text and it has one
 };
 
 // The rows of a batch for one of a collection's further vector fields. Spans outlive the call.
@@ -63,6 +66,26 @@ struct RecordBatch {
   std::span<const Metadata> metadata;     // empty (no metadata) or one per id
   // Further vector fields, each at most once; a field not listed is absent from every record.
   std::span<const FieldRows> more_vectors = {};
+  // Documents for the full-text index (CollectionOptions::text): empty (no record has one) or one
+  // valid UTF-8 text per id, of which has_document, unless empty, flags the records that have
+  // one (the others' entries are ignored).
+  std::span<const std::string_view> documents = {};
+  std::span<const std::uint8_t> has_document = {};
+};
+
+// One vector query of a hybrid search: a query vector for the vector field `field` ("" = the
+// first). The span must outlive the call.
+struct VectorQuery {
+  std::string_view field;
+  std::span<const float> vector;
+};
+
+// A hybrid search: any number of vector queries and, unless `text` is empty, a BM25 text query,
+// whose rankings are fused (FusionOptions). Views must outlive the call.
+struct HybridQuery {
+  std::span<const VectorQuery> vectors = {};
+  std::string_view text = {};
+  FusionOptions fusion = {};
 };
 
 class Collection {
@@ -124,6 +147,35 @@ class Collection {
   // when the collection holds fewer. Cost: O(ef * log(size)) distances on the graph, O(size) if
   // exact or when the collection is small enough that a scan is as fast.
   Result<std::vector<Hit>> search(std::span<const float> query, const SearchOptions& options) const;
+
+  // The k records whose documents best match `query` by BM25 (CollectionOptions::text: the
+  // collection's analyzer, k1 and b), best first, among options.filter's matches when it is set;
+  // hits carry .score (BM25), .distance = -score and .document. options.ef, .exact and
+  // .vector_field do not apply. Fails with kInvalidArgument when the collection has no text or the
+  // query is empty, blank or not valid UTF-8; a query of stop words only matches nothing. Cost:
+  // block-max WAND over the query terms' posting lists (tens of microseconds for a few terms).
+  Result<std::vector<Hit>> search_text(std::string_view query, const SearchOptions& options) const;
+
+  // The k best records by the fusion of several rankings (docs/hybrid.md): each vector query
+  // (search() of its field with k = fusion.candidates_for(k), options.ef raised to it, options
+  // .exact and options.filter as given) and the text query (search_text() likewise), fused by
+  // fuse() in db/fusion.h. Hits carry the fused .score, .distance = -score, metadata and document;
+  // with a single signal, its own top k and scores come back unfused.
+  // kInvalidArgument when there is no signal, the fusion options are out of range, or any single
+  // search would fail (its message names it). Cost: the searches, one after another, plus the
+  // fusion (one hash entry per distinct hit).
+  Result<std::vector<Hit>> search_hybrid(const HybridQuery& query,
+                                         const SearchOptions& options) const;
+
+  // search_hybrid() for each of `queries`, spread over the database's threads: all succeed, or
+  // the first failure (in query order) is returned.
+  Result<std::vector<std::vector<Hit>>> search_hybrid_batch(std::span<const HybridQuery> queries,
+                                                            const SearchOptions& options) const;
+
+  // The terms the collection's analyzer makes of `text` (what its documents and text queries are
+  // indexed and searched as; docs/hybrid.md, "Tokenizer"). kInvalidArgument when the collection
+  // has no text or `text` is not valid UTF-8. Cost: O(bytes).
+  Result<std::vector<std::string>> tokenize(std::string_view text) const;
 
   // search() for each of `queries` rows of dim floats, spread over the database's threads.
   Result<BatchHits> search_batch(std::span<const float> queries,

@@ -49,6 +49,17 @@ struct VectorFieldOptions {
   static constexpr std::size_t kMaxFieldNameBytes = 64;
 };
 
+// The full-text settings of a collection (docs/hybrid.md). Fixed when it is created.
+struct TextOptions {
+  bool enabled = false;  // records may carry a document, indexed for BM25 search
+  // "" for no stemming, else a Snowball language ("english", "french", "porter", ...).
+  std::string stemmer;
+  // Words dropped from documents and queries after normalisation (before stemming); empty: none.
+  std::vector<std::string> stop_words;
+  float k1 = 1.2f;   // BM25 term-frequency saturation, finite and >= 0
+  float b = 0.75f;   // BM25 document-length normalisation, in [0, 1]
+};
+
 // Fixed when a collection is created. The fields from `dim` to `quantization` describe the
 // collection's first vector field, named `vector_name`, which every record has; `more_vectors`
 // declares further named fields, which a record may lack (docs/format.md, "Named vectors").
@@ -62,13 +73,14 @@ struct CollectionOptions {
   Quantization quantization = Quantization::kNone;  // codes the graph walks run on
   std::string vector_name = "default";             // the first vector field's name
   std::vector<VectorFieldOptions> more_vectors;     // further fields, in declaration order
+  TextOptions text;                                 // full-text search, off by default
 
   static constexpr std::size_t kMaxDim = 65536;
   static constexpr std::uint32_t kMaxM = 128;
   static constexpr std::size_t kMaxVectorFields = 64;
 
   // Ok, or kInvalidArgument naming the field out of range (or a field name that is empty, too
-  // long, badly formed or repeated).
+  // long, badly formed or repeated; an unknown stemmer; BM25 parameters out of range).
   Status validate() const;
   // Number of vector fields: 1 + more_vectors.size().
   std::size_t field_count() const noexcept { return 1 + more_vectors.size(); }
@@ -96,6 +108,25 @@ struct SearchOptions {
   Status validate() const;
   // The ef a graph search uses: max(ef or 64, k).
   std::size_t effective_ef() const noexcept;
+};
+
+// How a hybrid search (Collection::search_hybrid) merges the rankings of its signals: each vector
+// query and the text query (docs/hybrid.md, "Fusion").
+struct FusionOptions {
+  enum class Kind {
+    kRrf,       // reciprocal rank fusion: a hit at rank r (from 1) of a signal adds w / (rrf_k + r)
+    kWeighted,  // each signal's values min-max normalised to [0, 1] (1 = best), summed times w
+  };
+  Kind kind = Kind::kRrf;
+  double rrf_k = 60;            // RRF's rank constant, > 0
+  std::vector<double> weights;  // w per signal: the vector queries in order, then the text;
+                                // empty: 1 each. Finite and >= 0.
+  std::size_t candidates = 0;   // hits taken from each signal; 0 = max(2k, 64)
+
+  // kInvalidArgument naming what is out of range, for a search of `signals` signals.
+  Status validate(std::size_t signals) const;
+  // The hits taken from each signal of a search for k.
+  std::size_t candidates_for(std::size_t k) const noexcept;
 };
 
 namespace storage {

@@ -1,6 +1,7 @@
 """OmenDB: an embedded vector database. ``db = omendb.open(":memory:")`` to start."""
 
 from ._api import Collection, Database, open  # noqa: A004
+from ._hybrid import RRF, TextField, Weighted
 from ._vector_fields import VectorField
 from .client import connect
 from ._core import Hit, Record, simd_isa
@@ -27,6 +28,9 @@ __all__ = [
     "Database",
     "Collection",
     "VectorField",
+    "TextField",
+    "RRF",
+    "Weighted",
     "Hit",
     "Record",
     "simd_isa",

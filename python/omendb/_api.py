@@ -15,6 +15,7 @@ import numpy as np
 
 from . import _core
 from ._errors import ClosedError, DimensionError, InvalidArgumentError, NotFoundError
+from ._hybrid import TEXT_SIGNAL, TextField, fusion_settings, text_field_of
 from ._vector_fields import VectorField, check_declared, describe, fields_of, split_rows
 
 IN_MEMORY = ":memory:"
@@ -88,6 +89,7 @@ class Database:
         quantization: Optional[str] = None,
         *,
         vectors: Optional[dict] = None,
+        text: Union[None, bool, TextField] = None,
     ) -> "Collection":
         """Get the collection ``name``, creating it when ``dim`` (or ``vectors``) is given and it
         does not exist.
@@ -112,11 +114,17 @@ class Database:
         any other (it is then never returned by a search of that field). add/upsert take
         ``vectors={"image": M1, "caption": M2}``, search takes ``using="caption"``. An existing
         collection must have exactly these fields.
+        text: ``True`` or an ``omendb.TextField(stemmer=None, stop_words=None, k1=1.2, b=0.75)``:
+        records may carry a document (``add(..., documents=[...])``), indexed for BM25 search
+        (``search(text="...")``) and hybrid search (docs/hybrid.md). Fixed at creation; an existing
+        collection must have text when ``text`` is given.
         """
         self._check_open()
         _check_name(name)
+        text_settings = _text_settings(text)
         if vectors is not None:
-            return self._named_collection(name, check_declared(vectors), dim, metric, quantization)
+            return self._named_collection(name, check_declared(vectors), dim, metric, quantization,
+                                          text_settings)
         if metric is not None and not isinstance(metric, str):
             raise InvalidArgumentError(f"metric must be a str, got {type(metric).__name__}")
         if quantization is not None and not isinstance(quantization, str):
@@ -141,7 +149,7 @@ class Database:
                     f"collection {name!r} exists with quantization={existing.quantization!r}, "
                     f"not {quantization!r}"
                 )
-            return existing
+            return _check_text_of(existing, text_settings)
         if dim is None:
             raise NotFoundError(f"no collection named {name!r}; pass dim= to create it")
         engine = self._engine.create_collection(
@@ -151,10 +159,12 @@ class Database:
             _positive_int(m, "m"),
             _positive_int(ef_construction, "ef_construction"),
             DEFAULT_QUANTIZATION if quantization is None else quantization,
+            **({} if text_settings is None else {"text": text_settings}),
         )
         return Collection(engine)
 
-    def _named_collection(self, name: str, declared: dict, dim, metric, quantization) -> "Collection":
+    def _named_collection(self, name: str, declared: dict, dim, metric, quantization,
+                          text_settings: Optional[tuple]) -> "Collection":
         """Database.collection(name, vectors=declared)."""
         if dim is not None or metric is not None or quantization is not None:
             raise InvalidArgumentError(
@@ -171,13 +181,13 @@ class Database:
                 raise InvalidArgumentError(
                     f"collection {name!r} exists with vector fields {describe(have)}, not "
                     f"{describe(declared)}")
-            return existing
+            return _check_text_of(existing, text_settings)
         settings = [field.settings(field_name) for field_name, field in declared.items()]
         first = settings[0]
         engine = self._engine.create_collection(
             name, _positive_int(first[1], "dim"), first[2], _positive_int(first[3], "m"),
             _positive_int(first[4], "ef_construction"), first[5],
-            vector_name=first[0], more_vectors=settings[1:])
+            vector_name=first[0], more_vectors=settings[1:], text=text_settings)
         return Collection(engine)
 
     def collections(self) -> list[str]:
@@ -256,6 +266,7 @@ class Collection:
     def __init__(self, engine: "_core.Collection") -> None:
         self._engine = engine
         self._fields = fields_of(engine.vector_fields)
+        self._text = text_field_of(engine.text)
 
     @property
     def name(self) -> str:
@@ -281,6 +292,18 @@ class Collection:
         return dict(self._fields)
 
     @property
+    def text(self) -> Optional[TextField]:
+        """The collection's full-text settings, or None when it has no text index."""
+        return self._text
+
+    def tokenize(self, text: str) -> list[str]:
+        """The terms the collection's analyzer makes of ``text``: what documents and text queries
+        are indexed and searched as (docs/hybrid.md, "Tokenizer")."""
+        if not isinstance(text, str):
+            raise InvalidArgumentError(f"text must be a str, got {type(text).__name__}")
+        return self._engine.tokenize(text)
+
+    @property
     def m(self) -> int:
         """The graph's links per node (2m on the bottom level), fixed at creation."""
         return self._engine.m
@@ -300,6 +323,7 @@ class Collection:
         ids: Sequence[str],
         vectors: Any,
         metadata: Optional[Sequence[Optional[dict]]] = None,
+        documents: Optional[Sequence[Optional[str]]] = None,
     ) -> None:
         """Insert records: all of them, or none when any is invalid.
 
@@ -307,37 +331,40 @@ class Collection:
         named vector fields, a dict {field: rows} that holds the first field, where a further
         field's rows may be omitted (no record has it) or be a list with None for the records
         that lack it. metadata: None or one dict per id (values: None, bool, int, float, str,
-        list of str). Raises DuplicateIdError (an id exists or repeats), DimensionError or
-        InvalidArgumentError, changing nothing.
+        list of str). documents: None or one str (or None: no document) per id, for a collection
+        with text (``text=``), indexed for BM25 search. Raises DuplicateIdError (an id exists or
+        repeats), DimensionError or InvalidArgumentError, changing nothing.
         """
-        self._write(self._engine.add, ids, vectors, metadata)
+        self._write(self._engine.add, ids, vectors, metadata, documents)
 
-    def _write(self, method, ids, vectors, metadata) -> None:
+    def _write(self, method, ids, vectors, metadata, documents) -> None:
         """add/upsert through the engine's ``method``."""
+        extra: dict = {}
+        if documents is not None:
+            extra["documents"] = _document_list(documents, len(_id_list(ids)))
         if not isinstance(vectors, dict):
-            method(*_batch_arguments(ids, vectors, metadata, self.dim, self.name))
+            method(*_batch_arguments(ids, vectors, metadata, self.dim, self.name), **extra)
             return
         first, more = split_rows(
             vectors, self._fields, len(_id_list(ids)),
             lambda values, field, dim: _matrix(values, f"vectors[{field!r}]", dim, self.name, field))
-        arguments = _batch_arguments(ids, first, metadata, self.dim, self.name)
         if more:
-            method(*arguments, more=more)
-        else:
-            method(*arguments)
+            extra["more"] = more
+        method(*_batch_arguments(ids, first, metadata, self.dim, self.name), **extra)
 
     def upsert(
         self,
         ids: Sequence[str],
         vectors: Any,
         metadata: Optional[Sequence[Optional[dict]]] = None,
+        documents: Optional[Sequence[Optional[str]]] = None,
     ) -> None:
         """Insert records, replacing those whose ids exist (vector and metadata both).
 
         Takes the arguments of ``add``; all records are written or none. An id repeated within
         the batch raises DuplicateIdError.
         """
-        self._write(self._engine.upsert, ids, vectors, metadata)
+        self._write(self._engine.upsert, ids, vectors, metadata, documents)
 
     def delete(self, ids: Optional[Sequence[str]] = None, *, where: Filter = None) -> int:
         """Delete the records with these ids, or those matching ``where``; returns how many were
@@ -382,17 +409,22 @@ class Collection:
 
     def search(
         self,
-        vector: Any,
+        vector: Any = None,
         k: int = 10,
         ef: Optional[int] = None,
         exact: bool = False,
         where: Filter = None,
         *,
         using: Optional[str] = None,
+        text: Optional[str] = None,
+        vectors: Optional[dict] = None,
+        fusion: Any = None,
     ) -> list:
-        """The k records nearest to ``vector``, best first, as hits with ``.id``, ``.distance``
-        and ``.metadata`` (a dict). Fewer than k only when the collection holds fewer.
+        """The k best records, best first, as hits with ``.id``, ``.distance`` (smaller is
+        closer), ``.score``, ``.metadata`` (a dict) and ``.document``. Fewer than k only when the
+        collection holds fewer (or, for text, fewer documents match).
 
+        vector: the query vector: the k nearest records by the collection's metric.
         ef: candidate list size of the graph search (default max(64, k)); larger is slower and
         more accurate. exact=True scans every vector instead.
         where: only records whose metadata matches: a dict ({"year": {"$gte": 2020}}) or a str
@@ -400,7 +432,29 @@ class Collection:
         a malformed one. k hits come back whenever k records match.
         using: the vector field searched, for a collection with named vector fields (default:
         the first); records that lack it are never returned.
+        text: a BM25 full-text query (a collection with text): alone, the k best documents
+        (``.score`` is BM25, ``.distance`` its negative); with ``vector`` or ``vectors``, a hybrid
+        search. vectors: {field: query vector} for several named fields at once (hybrid).
+        fusion: how a hybrid search merges its signals: "rrf" (default; omendb.RRF(k=60)) or
+        omendb.Weighted(vector=0.7, text=0.3); ``.score`` is then the fused score. docs/hybrid.md.
         """
+        if text is None and vectors is None:
+            if vector is None:
+                raise InvalidArgumentError("search() needs a vector, vectors= or text=")
+            return self._search_vector(vector, k, ef, exact, where, using)
+        if vector is None and vectors is None:
+            if using is not None or fusion is not None:
+                raise InvalidArgumentError("a text-only search takes no using= or fusion=")
+            return self._engine.search_text(_text_query(text), _positive_int(k, "k"), where)
+        queries, signals = self._vector_queries(vector, vectors, using)
+        if text is not None:
+            signals.append(TEXT_SIGNAL)
+        return self._engine.search_hybrid(
+            queries, "" if text is None else _text_query(text), _positive_int(k, "k"), _ef(ef),
+            bool(exact), where, fusion_settings(fusion, signals))
+
+    def _search_vector(self, vector, k, ef, exact, where, using) -> list:
+        """search(vector): one vector field's nearest records."""
         if using is not None:
             query = _query_vector(vector, self._field(using).dim, self.name, using)
             return self._engine.search(query, _positive_int(k, "k"), _ef(ef), bool(exact), where,
@@ -410,6 +464,21 @@ class Collection:
             return hits
         query = _query_vector(vector, self.dim, self.name)
         return self._engine.search(query, _positive_int(k, "k"), _ef(ef), bool(exact), where)
+
+    def _vector_queries(self, vector: Any, vectors: Optional[dict], using: Optional[str]) -> tuple:
+        """The vector signals of a hybrid search: ([(field, query)], [signal names])."""
+        if vector is not None and vectors is not None:
+            raise InvalidArgumentError("search() takes vector or vectors=, not both")
+        if vectors is None:
+            field = next(iter(self._fields)) if using is None else using
+            return [(using or "", _query_vector(vector, self._field(field).dim, self.name, using))], [field]
+        if using is not None:
+            raise InvalidArgumentError("vectors= names its fields: pass it without using=")
+        if not isinstance(vectors, dict) or not vectors:
+            raise InvalidArgumentError("vectors must be a non-empty dict of field name -> query vector")
+        queries = [(name, _query_vector(query, self._field(name).dim, self.name, name))
+                   for name, query in vectors.items()]
+        return queries, list(vectors)
 
     def _field(self, using: Any) -> VectorField:
         """The field ``using`` names; InvalidArgumentError when none."""
@@ -422,29 +491,72 @@ class Collection:
 
     def search_batch(
         self,
-        vectors: Any,
+        vectors: Any = None,
         k: int = 10,
         ef: Optional[int] = None,
         exact: bool = False,
         where: Filter = None,
         *,
         using: Optional[str] = None,
+        text: Optional[Sequence[str]] = None,
+        fusion: Any = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Search many queries at once, on all cores.
 
         Returns (ids, distances): ``ids`` a NumPy str array of shape (n, k), ``distances`` float32
-        of shape (n, k), each row best first. Where the collection holds fewer than k records, rows
-        are padded with id "" and distance inf. using: as in search().
+        of shape (n, k), each row best first. Where fewer than k hits come back, rows are padded
+        with id "" and distance inf. using: as in search().
+        The forms of search(): ``vectors`` a matrix (one query per row) or a dict {field: matrix}
+        (hybrid, rows aligned), ``text`` a list of one query str per row (alone: BM25; with
+        vectors: hybrid, fused by ``fusion``). For text and hybrid searches the distances are the
+        negated scores.
         """
-        field = {} if using is None else {"field": using}
-        dim = self.dim if using is None else self._field(using).dim
-        queries = _matrix(vectors, "vectors", dim, self.name, using)
-        code_points, distances = self._engine.search_batch(
-            queries, _positive_int(k, "k"), _ef(ef), bool(exact), where, **field
-        )
-        width = code_points.shape[2]
-        ids = code_points.view(f"<U{width}").reshape(code_points.shape[0], code_points.shape[1])
-        return ids, distances
+        if text is None and not isinstance(vectors, dict):
+            field = {} if using is None else {"field": using}
+            dim = self.dim if using is None else self._field(using).dim
+            queries = _matrix(vectors, "vectors", dim, self.name, using)
+            code_points, distances = self._engine.search_batch(
+                queries, _positive_int(k, "k"), _ef(ef), bool(exact), where, **field
+            )
+            width = code_points.shape[2]
+            ids = code_points.view(f"<U{width}").reshape(code_points.shape[0], code_points.shape[1])
+            return ids, distances
+        queries, signals = self._batch_queries(vectors, text, using)
+        k = _positive_int(k, "k")
+        rows = self._engine.search_hybrid_batch(queries, k, _ef(ef), bool(exact), where,
+                                                fusion_settings(fusion, signals))
+        ids = np.full((len(rows), k), "", dtype=object)
+        distances = np.full((len(rows), k), np.inf, dtype=np.float32)
+        for row, hits in enumerate(rows):
+            ids[row, : len(hits)] = [hit.id for hit in hits]
+            distances[row, : len(hits)] = [hit.distance for hit in hits]
+        return ids.astype(str), distances
+
+    def _batch_queries(self, vectors: Any, text: Optional[Sequence[str]], using: Optional[str]) -> tuple:
+        """The hybrid queries of search_batch: ([(vector queries, text)], signal names)."""
+        if isinstance(vectors, dict):
+            if using is not None:
+                raise InvalidArgumentError("vectors= as a dict names its fields: pass it without using=")
+            matrices = {name: _matrix(rows, f"vectors[{name!r}]", self._field(name).dim, self.name, name)
+                        for name, rows in vectors.items()}
+        elif vectors is not None:
+            name = next(iter(self._fields)) if using is None else using
+            matrices = {name: _matrix(vectors, "vectors", self._field(name).dim, self.name, using)}
+        else:
+            matrices = {}
+        counts = {len(matrix) for matrix in matrices.values()}
+        if text is not None:
+            if isinstance(text, str) or not isinstance(text, Sequence):
+                raise InvalidArgumentError("text must be a list of str, one per query")
+            counts.add(len(text))
+        if len(counts) != 1:
+            raise InvalidArgumentError(f"the queries differ in number: {sorted(counts)}")
+        count = counts.pop()
+        texts = [""] * count if text is None else [_text_query(query) for query in text]
+        queries = [([(name, matrix[row]) for name, matrix in matrices.items()], texts[row])
+                   for row in range(count)]
+        signals = list(matrices) + ([] if text is None else [TEXT_SIGNAL])
+        return queries, signals
 
     def __repr__(self) -> str:
         return f"<omendb.Collection {self.name!r} dim={self.dim} metric={self.metric} size={len(self)}>"
@@ -557,3 +669,39 @@ def _as_list(values: Iterable, what: str) -> list:
         return list(values)
     except TypeError:
         raise InvalidArgumentError(f"{what} must be a list, got {type(values).__name__}") from None
+
+
+def _text_settings(text: Any) -> Optional[tuple]:
+    """The engine's form of Database.collection's ``text=`` argument, or None for no text."""
+    if text is None or text is False:
+        return None
+    if text is True:
+        text = TextField()
+    if not isinstance(text, TextField):
+        raise InvalidArgumentError(f"text must be True or an omendb.TextField, got {type(text).__name__}")
+    return text.settings()
+
+
+def _check_text_of(existing: "Collection", text_settings: Optional[tuple]) -> "Collection":
+    """``existing``, unless text settings were asked for and it has no text."""
+    if text_settings is not None and existing.text is None:
+        raise InvalidArgumentError(f"collection {existing.name!r} exists without text")
+    return existing
+
+
+def _text_query(text: Any) -> str:
+    if not isinstance(text, str):
+        raise InvalidArgumentError(f"text must be a str, got {type(text).__name__}")
+    return text
+
+
+def _document_list(documents: Any, count: int) -> list:
+    """add/upsert's ``documents`` as a list of one str or None per id."""
+    documents = _as_list(documents, "documents")
+    if len(documents) != count:
+        raise InvalidArgumentError(
+            f"documents must be omitted or hold one entry per id: {count} ids, {len(documents)} documents")
+    for i, document in enumerate(documents):
+        if document is not None and not isinstance(document, str):
+            raise InvalidArgumentError(f"documents[{i}] must be a str or None, got {type(document).__name__}")
+    return documents

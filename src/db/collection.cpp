@@ -67,6 +67,7 @@ std::shared_ptr<Generation> empty_generation(const CollectionOptions& options) {
     g->more.push_back(std::make_unique<HnswIndex>(settings.metric, settings.dim,
                                                   index_params(options, field)));
   }
+  if (options.text.enabled) g->text = std::make_unique<TextColumn>();
   return g;
 }
 
@@ -233,6 +234,8 @@ void Collection::State::write_more_vectors(Generation& g, const RecordBatch& bat
 Status Collection::State::write(const RecordBatch& batch, bool replace, Origin origin) {
   if (Status status = check_writable(origin); !status.is_ok()) return status;
   if (Status status = check_batch(batch); !status.is_ok()) return status;
+  Result<Terms> terms = analyze_documents(batch);
+  if (!terms.is_ok()) return terms.status();
   std::vector<Metadata> new_metadata(batch.metadata.begin(), batch.metadata.end());
   for (std::size_t i = 0; i < new_metadata.size(); ++i) {
     if (Status status = normalize_metadata(new_metadata[i]); !status.is_ok()) {
@@ -251,15 +254,25 @@ Status Collection::State::write(const RecordBatch& batch, bool replace, Origin o
       .vectors = batch.vectors,
       .metadata = new_metadata,
       .more_vectors = fields.blocks,
+      .documents = batch.documents,
+      .has_document = batch.has_document,
   };
   if (Status status = log(logged, origin); !status.is_ok()) return status;
 
   Generation& g = *current;
+  // The records an upsert replaces, and their documents' terms, found before the records lock:
+  // only this writer changes ids and documents.
+  std::vector<std::uint32_t> replaced;
+  for (const std::string_view id : batch.ids) {
+    if (const std::optional<std::uint32_t> old = replace ? g.ids.find(id) : std::nullopt) {
+      replaced.push_back(*old);
+    }
+  }
+  const Terms replaced_terms = stored_terms(g, replaced);
   HnswIndex& index = *g.index;
   const std::size_t first = index.size();
   const std::size_t n = batch.ids.size();
   index.write_rows(batch.vectors, n);
-  std::vector<std::uint32_t> replaced;
   {
     std::size_t new_bytes = 0;
     for (const std::string_view id : batch.ids) new_bytes += id.size();
@@ -276,10 +289,11 @@ Status Collection::State::write(const RecordBatch& batch, bool replace, Origin o
     for (const std::string_view id : batch.ids) {
       if (const std::optional<std::uint32_t> old = replace ? g.ids.erase(id) : std::nullopt) {
         g.retire(*old);
-        replaced.push_back(*old);
       }
       g.ids.insert(id);
     }
+    unindex_documents(g, replaced, replaced_terms);
+    index_documents(g, batch, first, terms.value());
     for (std::size_t i = 0; i < n; ++i) g.index_payload(static_cast<std::uint32_t>(first + i));
     write_more_vectors(g, batch, first);
     index.publish(first + n);
@@ -311,6 +325,7 @@ std::size_t Collection::State::compact() {
   for (const std::unique_ptr<HnswIndex>& field : old->more) {
     fresh->more.push_back(field->compacted_to(compacted.kept, *pool));
   }
+  fresh->text = compacted_text(*old, compacted.kept);
   std::size_t id_bytes = 0;
   for (std::uint32_t slot : compacted.kept) id_bytes += old->ids.id(slot).size();
   fresh->ids.reserve(compacted.kept.size(), id_bytes);
@@ -378,6 +393,7 @@ Result<std::size_t> Collection::State::remove_chosen(
   std::vector<std::string_view> removed_ids;
   removed_ids.reserve(removed.size());
   for (const std::uint32_t slot : removed) removed_ids.push_back(g.ids.id(slot));
+  const Terms removed_terms = stored_terms(g, removed);
   const storage::WriteBatch logged{
       .kind = storage::WriteKind::kDelete, .dim = 0, .ids = removed_ids, .vectors = {}, .metadata = {},
       .more_vectors = {}};
@@ -388,6 +404,7 @@ Result<std::size_t> Collection::State::remove_chosen(
       g.ids.erase(g.ids.id(slot));
       g.retire(slot);
     }
+    unindex_documents(g, removed, removed_terms);
     live.store(g.index->live_size());
   }
   ++changes;
@@ -425,6 +442,7 @@ Result<std::vector<std::optional<Record>>> Collection::get(
     record.vector.assign(row, row + dim);
     if (g.has_metadata) record.metadata = g.metadata[*slot];
     record.more_vectors = State::more_vectors_of(g, *slot);
+    if (g.text) record.document = g.text->documents[*slot];
   }
   return records;
 }
@@ -484,12 +502,19 @@ std::vector<Hit> Collection::State::to_hits(const Generation& g, const HnswIndex
   for (const Neighbor& neighbor : neighbors) {
     // Deleted (or replaced by an upsert) since the walk found it: its metadata is gone already.
     if (index.is_deleted(neighbor.slot)) continue;
-    Hit& hit = hits.emplace_back();
-    hit.id = g.ids.id(neighbor.slot);
+    Hit& hit = hits.emplace_back(hit_of(g, neighbor.slot));
     hit.distance = neighbor.distance;
-    hit.metadata = g.metadata_of(neighbor.slot);
+    hit.score = -neighbor.distance;
   }
   return hits;
+}
+
+Hit Collection::State::hit_of(const Generation& g, std::uint32_t slot) {
+  Hit hit;
+  hit.id = g.ids.id(slot);
+  hit.metadata = g.metadata_of(slot);
+  if (g.text) hit.document = g.text->documents[slot];
+  return hit;
 }
 
 Result<BatchHits> Collection::search_batch(std::span<const float> queries,

@@ -78,6 +78,7 @@ Result<std::vector<Record>> Collection::find(const FilterExpr& filter, std::size
     record.vector.assign(row, row + s.options.dim);
     record.metadata = g.metadata_of(slot);
     record.more_vectors = State::more_vectors_of(g, slot);
+    if (g.text) record.document = g.text->documents[slot];
   }
   return records;
 }

@@ -93,10 +93,13 @@ Status apply(Database::State& db, const JournalEntry& entry, CollectionMap& coll
     more_vectors.push_back(
         {.field = block.field, .present = block.present, .vectors = block.vectors});
   }
+  const std::vector<std::string_view> documents(batch.documents.begin(), batch.documents.end());
   const RecordBatch records{.ids = ids,
                             .vectors = batch.vectors,
                             .metadata = batch.metadata,
-                            .more_vectors = more_vectors};
+                            .more_vectors = more_vectors,
+                            .documents = documents,
+                            .has_document = batch.has_document};
   const bool replace = batch.kind == storage::WriteKind::kUpsert;
   Status status = collection.write(records, replace, CollectionState::Origin::kLog);
   return status.is_ok() ? status : replay_error(entry, status);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "collections/id_map.h"
+#include "db/text_column.h"
 #include "filter/match_cache.h"
 #include "filter/payload_index.h"
 #include "index/hnsw_index.h"
@@ -53,6 +54,7 @@ struct Generation {
   bool has_metadata = false;       // false until a record carries metadata: saves 24 B a record
   std::vector<Metadata> metadata;  // by slot, once has_metadata
   PayloadIndex payload;            // metadata values -> slots, for filters
+  std::unique_ptr<TextColumn> text;  // null unless the collection has text enabled
   mutable FilterMatchCache filter_matches;  // of the filters searched lately (thread-safe)
 };
 

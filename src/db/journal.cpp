@@ -5,6 +5,7 @@
 #include "omendb/database.h"
 #include "storage/byte_io.h"
 #include "storage/manifest.h"
+#include "storage/text_options_codec.h"
 #include "storage/vector_fields_codec.h"
 
 namespace omendb {
@@ -64,6 +65,11 @@ Status get_options(ByteReader& in, std::uint64_t lsn, CollectionOptions& out) {
   // Records written before named vector fields existed end here: one field, "default".
   if (in.remaining() != 0) {
     if (std::string problem = storage::get_vector_fields(in, out); !problem.empty())
+      return corrupt(lsn, problem);
+  }
+  // Records written before full-text search existed end here: no text index.
+  if (in.remaining() != 0) {
+    if (std::string problem = storage::get_text_options(in, out.text); !problem.empty())
       return corrupt(lsn, problem);
   }
   if (Status status = out.validate(); !status.is_ok()) return corrupt(lsn, status.message());
@@ -151,6 +157,7 @@ Status Journal::log_create(std::string_view collection, const CollectionOptions&
     writer.put_u64(options.seed);
     writer.put_u32(storage::manifest::quantization_code(options.quantization));
     storage::put_vector_fields(options, writer);
+    storage::put_text_options(options.text, writer);
     return Status::ok();
   });
 }

@@ -1,7 +1,11 @@
 #include "omendb/options.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
+
+#include "text/analyzer.h"
+#include "text/bm25.h"
 
 namespace omendb {
 
@@ -98,6 +102,18 @@ Status validate_field(const VectorFieldOptions& field, const std::string& prefix
   return Status::ok();
 }
 
+// Ok, or kInvalidArgument naming the text setting that is wrong.
+Status validate_text(const TextOptions& text) {
+  if (!text.enabled) {
+    if (!text.stemmer.empty() || !text.stop_words.empty()) {
+      return Status::invalid_argument("text stemmer and stop words need text enabled");
+    }
+    return Status::ok();
+  }
+  if (Status status = text::Bm25Params{text.k1, text.b}.validate(); !status.is_ok()) return status;
+  return text::AnalyzerOptions{text.stemmer, text.stop_words}.validate();
+}
+
 }  // namespace
 
 Status CollectionOptions::validate() const {
@@ -120,7 +136,7 @@ Status CollectionOptions::validate() const {
     const Status status = validate_field(more_vectors[i - 1], "vector field '" + name + "': ");
     if (!status.is_ok()) return status;
   }
-  return Status::ok();
+  return validate_text(text);
 }
 
 VectorFieldOptions CollectionOptions::field(std::size_t i) const {
@@ -151,6 +167,33 @@ Status SearchOptions::validate() const {
                                     std::to_string(ef));
   }
   return Status::ok();
+}
+
+Status FusionOptions::validate(std::size_t signals) const {
+  if (!(rrf_k > 0) || !std::isfinite(rrf_k)) {
+    return Status::invalid_argument("fusion rrf_k must be a finite number > 0, got " +
+                                    std::to_string(rrf_k));
+  }
+  if (!weights.empty() && weights.size() != signals) {
+    return Status::invalid_argument("fusion weights must be one per signal: " +
+                                    std::to_string(signals) + " signals, " +
+                                    std::to_string(weights.size()) + " weights");
+  }
+  for (const double weight : weights) {
+    if (!(weight >= 0) || !std::isfinite(weight)) {
+      return Status::invalid_argument("fusion weights must be finite and >= 0, got " +
+                                      std::to_string(weight));
+    }
+  }
+  if (candidates > SearchOptions::kMaxK) {
+    return Status::invalid_argument("fusion candidates must be at most " +
+                                    std::to_string(SearchOptions::kMaxK));
+  }
+  return Status::ok();
+}
+
+std::size_t FusionOptions::candidates_for(std::size_t k) const noexcept {
+  return candidates != 0 ? std::max(candidates, k) : std::max<std::size_t>(2 * k, 64);
 }
 
 std::size_t SearchOptions::effective_ef() const noexcept { return std::max(ef == 0 ? 64 : ef, k); }

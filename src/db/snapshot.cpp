@@ -127,6 +127,19 @@ Status write_graph(BufferedFile& out, const Generation& g) {
   return write_index_graph(out, *g.index);
 }
 
+Status write_documents(BufferedFile& out, const Generation& g) {
+  const std::size_t slots = g.index->size();
+  put_header(out, snapshot::kDocuments, [&](ByteWriter& w) { w.put_u32(u32(slots)); });
+  save_documents(*g.text, slots, [&](std::span<const std::byte> bytes) { out.append(bytes); });
+  return Status::ok();
+}
+
+Status write_text(BufferedFile& out, const Generation& g) {
+  put_header(out, snapshot::kText, [&](ByteWriter& w) { w.put_u32(u32(g.index->size())); });
+  g.text->index.save([&](std::span<const std::byte> bytes) { out.append(bytes); });
+  return Status::ok();
+}
+
 // What is wrong with `id` as a stored id ("" when nothing is): the rules of Collection::add.
 std::string id_problem(std::string_view id) {
   if (id.empty()) return "is empty";
@@ -212,6 +225,14 @@ Status check_generation(const Generation& g, const CollectionOptions& options) {
     return Status::invalid_argument(
         "snapshot: the payload index's live slots are not the index's live slots");
   }
+  if ((g.text != nullptr) != options.text.enabled) {
+    return Status::invalid_argument("snapshot: the generation's text does not match the options");
+  }
+  if (g.text) {
+    if (const std::string problem = check_text_column(*g.text, index); !problem.empty()) {
+      return Status::invalid_argument("snapshot: " + problem);
+    }
+  }
   if (g.more.size() + 1 != options.field_count()) {
     return Status::invalid_argument("snapshot: the generation does not have the vector fields");
   }
@@ -295,6 +316,8 @@ struct SnapshotFiles {
   LoadedFile payload;
   std::vector<LoadedFile> more_vectors;  // of fields 1, 2, ...
   std::vector<LoadedFile> more_graphs;
+  std::optional<LoadedFile> documents;   // a collection with text only
+  std::optional<LoadedFile> text;
 };
 
 // The number of the further field whose file of `kind` is called `name`
@@ -319,6 +342,7 @@ Result<SnapshotFiles> map_all(storage::Env& env, const fs::path& dir,
   const std::size_t more = options.field_count() - 1;
   std::array<std::optional<LoadedFile>, snapshot::kFileKinds.size()> loaded;
   std::vector<std::optional<LoadedFile>> field_files(2 * more);  // vectors, graph of each field
+  std::array<std::optional<LoadedFile>, 2> text_files;           // documents, text
   for (const storage::SnapshotFile& entry : files) {
     const auto kind =
         std::find_if(snapshot::kFileKinds.begin(), snapshot::kFileKinds.end(),
@@ -330,6 +354,14 @@ Result<SnapshotFiles> map_all(storage::Env& env, const fs::path& dir,
       slot = &loaded[static_cast<std::size_t>(kind - snapshot::kFileKinds.begin())];
       file_kind = &*kind;
       suffix = kind->suffix;
+    } else if (options.text.enabled && is_kind(entry.name, snapshot::kDocuments)) {
+      slot = &text_files[0];
+      file_kind = &snapshot::kDocuments;
+      suffix = snapshot::kDocuments.suffix;
+    } else if (options.text.enabled && is_kind(entry.name, snapshot::kText)) {
+      slot = &text_files[1];
+      file_kind = &snapshot::kText;
+      suffix = snapshot::kText.suffix;
     } else if (const std::size_t f = field_of_file(entry.name, snapshot::kVectors, more + 1)) {
       slot = &field_files[2 * (f - 1)];
       file_kind = &snapshot::kVectors;
@@ -352,13 +384,22 @@ Result<SnapshotFiles> map_all(storage::Env& env, const fs::path& dir,
       return corrupt(dir, "no " + std::string(snapshot::kFileKinds[k].suffix) + " file");
   }
   SnapshotFiles result{std::move(*loaded[0]), std::move(*loaded[1]), std::move(*loaded[2]),
-                       std::move(*loaded[3]), std::move(*loaded[4]), {}, {}};
+                       std::move(*loaded[3]), std::move(*loaded[4]), {}, {}, {}, {}};
   for (std::size_t i = 0; i < field_files.size(); ++i) {
     if (!field_files[i]) {
       return corrupt(dir, "no " + std::string(i % 2 == 0 ? "vectors" : "graph") +
                               " file of vector field '" + options.field(i / 2 + 1).name + "'");
     }
     (i % 2 == 0 ? result.more_vectors : result.more_graphs).push_back(std::move(*field_files[i]));
+  }
+  if (options.text.enabled) {
+    for (std::size_t i = 0; i < text_files.size(); ++i) {
+      if (!text_files[i]) {
+        return corrupt(dir, "no " + std::string(i == 0 ? "documents" : "text") + " file");
+      }
+    }
+    result.documents = std::move(text_files[0]);
+    result.text = std::move(text_files[1]);
   }
   return result;
 }
@@ -426,6 +467,37 @@ Result<std::unique_ptr<HnswIndex>> load_index(LoadedFile& vectors, LoadedFile& g
   return corrupt(graph.path, message.starts_with(kGraphProblem)
                                  ? message.substr(kGraphProblem.size())
                                  : message);
+}
+
+// Restores g.text from the documents and text files; both must have g.index's slots and agree
+// with its deleted flags (check_text_column).
+Status load_text(SnapshotFiles& files, Generation& g) {
+  const std::size_t slots = g.index->size();
+  for (LoadedFile* file : {&*files.documents, &*files.text}) {
+    std::uint32_t file_slots = 0;
+    if (!file->in.get_u32(file_slots)) return corrupt(file->path, "header cut short");
+    if (file_slots != slots) {
+      return corrupt(file->path, std::to_string(file_slots) + " slots, the vectors file holds " +
+                                     std::to_string(slots));
+    }
+  }
+  auto text = std::make_unique<TextColumn>();
+  LoadedFile& documents = *files.documents;
+  if (const std::string problem = restore_documents(
+          documents.map->bytes().subspan(documents.in.offset()), slots, *text);
+      !problem.empty()) {
+    return corrupt(documents.path, problem);
+  }
+  LoadedFile& image = *files.text;
+  Result<text::TextIndex> index =
+      text::TextIndex::restore(image.map->bytes().subspan(image.in.offset()));
+  if (!index.is_ok()) return corrupt(image.path, index.status().message());
+  text->index = std::move(index).value();
+  if (const std::string problem = check_text_column(*text, *g.index); !problem.empty()) {
+    return corrupt(image.path, problem);
+  }
+  g.text = std::move(text);
+  return Status::ok();
 }
 
 // Restores g.more from the further fields' files: each must have g.index's slots, and every slot
@@ -554,6 +626,10 @@ Result<std::vector<storage::SnapshotFile>> write_snapshot(storage::Env& env, con
   bodies.emplace_back(snapshot::kIds.suffix, of_generation(write_ids));
   bodies.emplace_back(snapshot::kMeta.suffix, of_generation(write_meta));
   bodies.emplace_back(snapshot::kPayload.suffix, of_generation(write_payload));
+  if (g.text) {
+    bodies.emplace_back(snapshot::kDocuments.suffix, of_generation(write_documents));
+    bodies.emplace_back(snapshot::kText.suffix, of_generation(write_text));
+  }
   for (std::size_t field = 1; field < options.field_count(); ++field) {
     const HnswIndex& index = *g.more[field - 1];
     bodies.emplace_back(snapshot::field_suffix(snapshot::kVectors, field),
@@ -588,6 +664,9 @@ Result<std::shared_ptr<Generation>> load_snapshot(storage::Env& env, const fs::p
   auto g = std::make_shared<Generation>(std::move(index).value());
   if (Status status = load_more_vectors(snapshot_files, options, *g); !status.is_ok())
     return status;
+  if (options.text.enabled) {
+    if (Status status = load_text(snapshot_files, *g); !status.is_ok()) return status;
+  }
   if (Status status = load_ids(snapshot_files.ids, *g); !status.is_ok()) return status;
   if (Status status = load_meta(snapshot_files.meta, *g); !status.is_ok()) return status;
   if (Status status = load_payload(snapshot_files.payload, *g); !status.is_ok()) return status;

@@ -15,6 +15,10 @@
 //              | if flags bit 0: slots x metadata encoding (storage/record_codec.h)
 //   payload := magic "OMENDBPI" | version u32 | slots u32
 //              | the payload index as PayloadIndex::save writes it
+//   documents := magic "OMENDBDC" | version u32 | slots u32
+//              | the documents as db/text_column.h encodes them          (collections with text)
+//   text    := magic "OMENDBTI" | version u32 | slots u32
+//              | the text index image of text::TextIndex::save           (collections with text)
 // and, for each further vector field f = 1, 2, ... (CollectionOptions::more_vectors), a vectors
 // file "<file number>.vectors-<f>" and a graph file "<file number>.graph-<f>" laid out as above,
 // with the collection's slots: a record that lacks the field has a zero row there and its slot is
@@ -59,6 +63,9 @@ inline constexpr FileKind kIds{"ids", "OMENDBID"};
 inline constexpr FileKind kMeta{"meta", "OMENDBMD"};
 inline constexpr FileKind kPayload{"payload", "OMENDBPI"};
 inline constexpr std::array<FileKind, 5> kFileKinds{kVectors, kGraph, kIds, kMeta, kPayload};
+// A collection with text has these two as well, after the five above.
+inline constexpr FileKind kDocuments{"documents", "OMENDBDC"};
+inline constexpr FileKind kText{"text", "OMENDBTI"};
 
 // The name suffix of the file of `kind` (kVectors or kGraph) of further vector field `field`
 // (>= 1): "<kind suffix>-<field>". Its layout is the kind's.
@@ -82,7 +89,8 @@ inline constexpr std::uint32_t kMetaHasMetadata = 1;
 
 // Writes `g` (built with `options`) to new files in the folder `dir` (which exists), named
 // "<file_number>.<kind>", and returns them as the manifest lists them (name, size, crc32c), in
-// the order of snapshot::kFileKinds, then each further vector field's vectors and graph files.
+// the order of snapshot::kFileKinds, then the documents and text files of a collection with text,
+// then each further vector field's vectors and graph files.
 // Each file is fdatasynced; `dir` is not (the caller syncs it once for all files). Precondition:
 // every published slot of g is linked (no batch is half applied). kInvalidArgument, leaving no
 // files, when g does not match `options` or breaks a rule load_snapshot checks (ids, metadata, the

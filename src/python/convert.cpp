@@ -233,4 +233,36 @@ void append_utf32(std::string_view utf8, std::size_t width, std::vector<std::uin
   out.insert(out.end(), width - written, 0);
 }
 
+void to_documents(nb::handle documents, std::vector<std::string>& texts,
+                  std::vector<std::uint8_t>& present) {
+  if (documents.is_none()) return;
+  if (nb::isinstance<nb::str>(documents) || !PySequence_Check(documents.ptr())) {
+    throw StatusError{
+        Status::invalid_argument("documents must be None or a list of str, got " +
+                                 nb::cast<std::string>(nb::type_name(documents.type())))};
+  }
+  std::size_t i = 0;
+  for (nb::handle item : documents) {
+    if (item.is_none()) {
+      texts.emplace_back();
+      present.push_back(0);
+    } else if (nb::isinstance<nb::str>(item)) {
+      Py_ssize_t size = 0;
+      const char* utf8 = PyUnicode_AsUTF8AndSize(item.ptr(), &size);
+      if (utf8 == nullptr) {  // a lone surrogate has no UTF-8 form
+        PyErr_Clear();
+        throw StatusError{Status::invalid_argument("documents[" + std::to_string(i) +
+                                                   "] is not valid Unicode (a lone surrogate)")};
+      }
+      texts.emplace_back(utf8, static_cast<std::size_t>(size));
+      present.push_back(1);
+    } else {
+      throw StatusError{Status::invalid_argument(
+          "documents[" + std::to_string(i) + "] must be a str or None, got " +
+          nb::cast<std::string>(nb::type_name(item.type())))};
+    }
+    ++i;
+  }
+}
+
 }  // namespace omendb::python

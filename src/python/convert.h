@@ -42,6 +42,12 @@ FilterExpr to_filter(nb::handle where);
 // A dict of the fields.
 nb::dict to_dict(const Metadata& metadata);
 
+// The documents of add()/upsert(): None (no record has one) or a list of one str or None per
+// record, as UTF-8 texts and presence flags (the texts of absent ones are empty). InvalidArgument
+// names the first item that is neither.
+void to_documents(nb::handle documents, std::vector<std::string>& texts,
+                  std::vector<std::uint8_t>& present);
+
 // Appends the UTF-32 code points of a UTF-8 string (valid UTF-8, as produced from a Python str) to
 // `out`, padded with zeros to `width` code points.
 void append_utf32(std::string_view utf8, std::size_t width, std::vector<std::uint32_t>& out);

@@ -12,6 +12,7 @@
 
 #include "omendb/database.h"
 #include "python/convert.h"
+#include "python/results.h"
 #include "python/testing.h"
 #include "simd/distance.h"
 #include "storage/fault_injection_env.h"
@@ -32,42 +33,13 @@ using PyFieldRows = std::tuple<std::size_t, std::optional<FlagVector>, FloatMatr
 // (name, dim, metric, m, ef_construction, quantization).
 using PyFieldOptions =
     std::tuple<std::string, std::size_t, std::string, std::uint32_t, std::uint32_t, std::string>;
-
-// One stored record as Python sees it (from get()).
-struct PyRecord {
-  nb::str id;
-  nb::object vector;  // float32 NumPy array of dim values: the first vector field
-  nb::dict metadata;
-  nb::dict vectors;   // every vector field the record has, by name (the first one included)
-};
-
-// One search result as Python sees it. Its metadata dict is built on first access (metadata_of):
-// most callers read ids and distances only, and a dict per hit was a fifth of the fixed cost of a
-// search() call.
-struct PyHit {
-  nb::str id;
-  float distance;
-  Metadata fields;      // the metadata until the dict is built
-  nb::object metadata;  // the dict, once built (the same object on every later access)
-};
-
-// The hit's metadata dict, built from its fields on first access. Requires the GIL.
-nb::object metadata_of(PyHit& hit) {
-  if (!hit.metadata.is_valid()) {
-    hit.metadata = to_dict(hit.fields);
-    hit.fields = {};
-  }
-  return hit.metadata;
-}
-
-// A NumPy array that owns `values` (moved to the heap and freed with the array).
-template <class T>
-nb::ndarray<nb::numpy, T> owning_array(std::vector<T>&& values,
-                                       std::initializer_list<std::size_t> shape) {
-  auto* owned = new std::vector<T>(std::move(values));
-  nb::capsule owner(owned, [](void* p) noexcept { delete static_cast<std::vector<T>*>(p); });
-  return nb::ndarray<nb::numpy, T>(owned->data(), shape, owner);
-}
+// A collection's text settings as Python passes them: (stemmer, stop words, k1, b).
+using PyTextOptions = std::tuple<std::string, std::vector<std::string>, float, float>;
+// A hybrid search's fusion as Python passes it: (kind "rrf" or "weighted", rrf_k, weights, hits
+// taken from each signal or 0).
+using PyFusion = std::tuple<std::string, double, std::vector<double>, std::size_t>;
+// One hybrid query: its vector queries (field, vector) and its text ("" for none).
+using PyHybridQuery = std::tuple<std::vector<std::tuple<std::string, FloatVector>>, std::string>;
 
 template <class T>
 T value_or_throw(Result<T>&& result) {
@@ -84,7 +56,8 @@ auto without_gil(Work&& work) {
 
 // add() and upsert(): converts the arguments with the GIL held, then writes without it.
 void write(Collection& collection, nb::handle ids_object, FloatMatrix vectors,
-           nb::handle metadata_object, const std::vector<PyFieldRows>& more, bool replace) {
+           nb::handle metadata_object, const std::vector<PyFieldRows>& more,
+           nb::handle documents_object, bool replace) {
   const std::vector<std::string> ids = to_ids(ids_object);
   std::vector<Metadata> metadata;
   if (!metadata_object.is_none()) {
@@ -111,6 +84,12 @@ void write(Collection& collection, nb::handle ids_object, FloatMatrix vectors,
     given.vectors = {rows.data(), rows.size()};
   }
   batch.more_vectors = more_vectors;
+  std::vector<std::string> documents;
+  std::vector<std::uint8_t> has_document;
+  to_documents(documents_object, documents, has_document);
+  const std::vector<std::string_view> document_views(documents.begin(), documents.end());
+  batch.documents = document_views;
+  batch.has_document = has_document;
   Status status;
   {
     nb::gil_scoped_release release;
@@ -128,24 +107,6 @@ std::size_t remove_records(Collection& collection, nb::handle ids_object) {
     removed = collection.remove(id_views);
   }
   return value_or_throw(std::move(removed));
-}
-
-// A Python Record for a record of a collection built with `options`; its vectors become NumPy
-// arrays without a copy.
-PyRecord to_python(Record&& record, const CollectionOptions& options) {
-  const std::size_t dim = record.vector.size();
-  PyRecord result{nb::str(record.id.data(), record.id.size()),
-                  nb::cast(owning_array(std::move(record.vector), {dim})),
-                  to_dict(record.metadata), nb::dict()};
-  result.vectors[options.vector_name.c_str()] = result.vector;
-  for (std::size_t i = 0; i < record.more_vectors.size(); ++i) {
-    std::optional<std::vector<float>>& vector = record.more_vectors[i];
-    if (!vector) continue;
-    const std::size_t field_dim = vector->size();
-    result.vectors[options.more_vectors[i].name.c_str()] =
-        nb::cast(owning_array(std::move(*vector), {field_dim}));
-  }
-  return result;
 }
 
 // The settings of vector field `field` as Python gets them.
@@ -219,23 +180,6 @@ SearchOptions search_options(std::size_t k, std::size_t ef, bool exact,
   return options;
 }
 
-// `hits` as a list of Hit objects. The Hit type is looked up once per call and each instance is
-// built in place (not cast from a temporary, which looks the type up and moves the hit again):
-// the list is most of the fixed cost of a small search. Cost per hit: an instance and its id str.
-nb::list hit_list(std::vector<Hit>& hits) {
-  const nb::handle type = nb::type<PyHit>();
-  nb::list result = nb::steal<nb::list>(PyList_New(static_cast<Py_ssize_t>(hits.size())));
-  for (std::size_t i = 0; i < hits.size(); ++i) {
-    nb::object instance = nb::inst_alloc(type);
-    new (nb::inst_ptr<PyHit>(instance)) PyHit{nb::str(hits[i].id.data(), hits[i].id.size()),
-                                              hits[i].distance, std::move(hits[i].metadata),
-                                              nb::object()};
-    nb::inst_mark_ready(instance);
-    PyList_SET_ITEM(result.ptr(), static_cast<Py_ssize_t>(i), instance.release().ptr());
-  }
-  return result;
-}
-
 nb::list search(const Collection& collection, FloatVector query, std::size_t k, std::size_t ef,
                 bool exact, nb::handle where, const std::string& field) {
   const std::optional<FilterExpr> filter = optional_filter(where);
@@ -301,6 +245,83 @@ nb::tuple search_batch(const Collection& collection, FloatMatrix queries, std::s
                         owning_array(std::move(batch.distances), {batch.queries, batch.k}));
 }
 
+nb::list search_text(const Collection& collection, const std::string& text, std::size_t k,
+                     nb::handle where) {
+  const std::optional<FilterExpr> filter = optional_filter(where);
+  Result<std::vector<Hit>> hits = Status::invalid_argument("unreachable");
+  {
+    nb::gil_scoped_release release;
+    hits = collection.search_text(text, search_options(k, 0, false, filter, ""));
+  }
+  throw_if_failed(hits.status());
+  return hit_list(hits.value());
+}
+
+// `fusion` (from Python) as FusionOptions; InvalidArgumentError for an unknown kind.
+FusionOptions fusion_options(const PyFusion& fusion) {
+  const auto& [kind, rrf_k, weights, candidates] = fusion;
+  if (kind != "rrf" && kind != "weighted") {
+    throw StatusError{
+        Status::invalid_argument("fusion must be 'rrf' or 'weighted', got '" + kind + "'")};
+  }
+  return {.kind = kind == "rrf" ? FusionOptions::Kind::kRrf : FusionOptions::Kind::kWeighted,
+          .rrf_k = rrf_k,
+          .weights = weights,
+          .candidates = candidates};
+}
+
+// The engine's form of a query of the vector queries `fields` and `text`, viewing them (they
+// must outlive the result); its VectorQuery list is written to `vectors`, which must too.
+HybridQuery hybrid_query(const std::vector<std::tuple<std::string, FloatVector>>& fields,
+                         const std::string& text, const FusionOptions& fusion,
+                         std::vector<VectorQuery>& vectors) {
+  for (const auto& [field, vector] : fields) {
+    vectors.push_back({field, {vector.data(), vector.size()}});
+  }
+  return {.vectors = vectors, .text = text, .fusion = fusion};
+}
+
+nb::list search_hybrid(const Collection& collection,
+                       const std::vector<std::tuple<std::string, FloatVector>>& vectors,
+                       const std::string& text, std::size_t k, std::size_t ef, bool exact,
+                       nb::handle where, const PyFusion& fusion) {
+  const std::optional<FilterExpr> filter = optional_filter(where);
+  std::vector<VectorQuery> vector_queries;
+  const HybridQuery query = hybrid_query(vectors, text, fusion_options(fusion), vector_queries);
+  Result<std::vector<Hit>> hits = Status::invalid_argument("unreachable");
+  {
+    nb::gil_scoped_release release;
+    hits = collection.search_hybrid(query, search_options(k, ef, exact, filter, ""));
+  }
+  throw_if_failed(hits.status());
+  return hit_list(hits.value());
+}
+
+// A list of hit lists, one per query.
+nb::list search_hybrid_batch(const Collection& collection,
+                             const std::vector<PyHybridQuery>& queries, std::size_t k,
+                             std::size_t ef, bool exact, nb::handle where,
+                             const PyFusion& fusion) {
+  const std::optional<FilterExpr> filter = optional_filter(where);
+  const FusionOptions fusion_settings = fusion_options(fusion);
+  std::vector<std::vector<VectorQuery>> vector_queries(queries.size());
+  std::vector<HybridQuery> engine_queries;
+  for (std::size_t q = 0; q < queries.size(); ++q) {
+    const auto& [fields, text] = queries[q];
+    engine_queries.push_back(hybrid_query(fields, text, fusion_settings, vector_queries[q]));
+  }
+  Result<std::vector<std::vector<Hit>>> hits = Status::invalid_argument("unreachable");
+  {
+    nb::gil_scoped_release release;
+    hits = collection.search_hybrid_batch(engine_queries,
+                                          search_options(k, ef, exact, filter, ""));
+  }
+  throw_if_failed(hits.status());
+  nb::list result;
+  for (std::vector<Hit>& row : hits.value()) result.append(hit_list(row));
+  return result;
+}
+
 std::size_t count(const Collection& collection, nb::handle where) {
   const std::optional<FilterExpr> filter = optional_filter(where);
   Result<std::size_t> counted = Status::invalid_argument("unreachable");
@@ -351,24 +372,7 @@ NB_MODULE(_core, m) {
       "simd_isa", [] { return std::string(simd::isa_name(simd::best_kernels().isa)); },
       "The instruction set of the distance kernels in use: scalar, avx2 or avx512.");
 
-  nb::class_<PyHit>(m, "Hit", "One search result: id, distance (smaller is closer) and metadata.")
-      .def_ro("id", &PyHit::id)
-      .def_ro("distance", &PyHit::distance)
-      .def_prop_ro("metadata", &metadata_of)
-      .def("__repr__", [](PyHit& hit) {
-        return nb::str("Hit(id={!r}, distance={}, metadata={!r})")
-            .format(hit.id, hit.distance, metadata_of(hit));
-      });
-
-  nb::class_<PyRecord>(m, "Record",
-                       "A stored record: id, vector (float32, as stored) and metadata.")
-      .def_ro("id", &PyRecord::id)
-      .def_ro("vector", &PyRecord::vector)
-      .def_ro("metadata", &PyRecord::metadata)
-      .def_ro("vectors", &PyRecord::vectors)
-      .def("__repr__", [](const PyRecord& record) {
-        return nb::str("Record(id={!r}, metadata={!r})").format(record.id, record.metadata);
-      });
+  bind_results(m);
 
   nb::class_<Collection>(m, "Collection")
       .def_prop_ro("name", &Collection::name)
@@ -392,20 +396,37 @@ NB_MODULE(_core, m) {
                    })
       .def("__len__", &Collection::size)
       .def_prop_ro("closed", &Collection::closed)
+      .def_prop_ro("text",
+                   [](const Collection& c) {
+                     const TextOptions& text = c.options().text;
+                     return nb::make_tuple(text.enabled, text.stemmer, text.stop_words, text.k1,
+                                           text.b);
+                   })
       .def(
           "add",
           [](Collection& c, nb::handle ids, FloatMatrix vectors, nb::handle metadata,
-             const std::vector<PyFieldRows>& more) {
-            write(c, ids, vectors, metadata, more, /*replace=*/false);
+             const std::vector<PyFieldRows>& more, nb::handle documents) {
+            write(c, ids, vectors, metadata, more, documents, /*replace=*/false);
           },
-          "ids"_a, "vectors"_a, "metadata"_a.none(), "more"_a = std::vector<PyFieldRows>())
+          "ids"_a, "vectors"_a, "metadata"_a.none(), "more"_a = std::vector<PyFieldRows>(),
+          "documents"_a.none() = nb::none())
       .def(
           "upsert",
           [](Collection& c, nb::handle ids, FloatMatrix vectors, nb::handle metadata,
-             const std::vector<PyFieldRows>& more) {
-            write(c, ids, vectors, metadata, more, /*replace=*/true);
+             const std::vector<PyFieldRows>& more, nb::handle documents) {
+            write(c, ids, vectors, metadata, more, documents, /*replace=*/true);
           },
-          "ids"_a, "vectors"_a, "metadata"_a.none(), "more"_a = std::vector<PyFieldRows>())
+          "ids"_a, "vectors"_a, "metadata"_a.none(), "more"_a = std::vector<PyFieldRows>(),
+          "documents"_a.none() = nb::none())
+      .def("search_text", &search_text, "text"_a, "k"_a, "where"_a.none())
+      .def("search_hybrid", &search_hybrid, "vectors"_a, "text"_a, "k"_a, "ef"_a, "exact"_a,
+           "where"_a.none(), "fusion"_a)
+      .def("search_hybrid_batch", &search_hybrid_batch, "queries"_a, "k"_a, "ef"_a, "exact"_a,
+           "where"_a.none(), "fusion"_a)
+      .def("tokenize",
+           [](const Collection& c, const std::string& text) {
+             return value_or_throw(c.tokenize(text));
+           })
       .def("delete", &remove_records, "ids"_a)
       .def("get", &get_records, "ids"_a)
       .def("compact",
@@ -456,7 +477,8 @@ NB_MODULE(_core, m) {
           "create_collection",
           [](Database& db, const std::string& name, std::size_t dim, const std::string& metric,
              std::uint32_t m, std::uint32_t ef_construction, const std::string& quantization,
-             const std::string& vector_name, const std::vector<PyFieldOptions>& more_vectors) {
+             const std::string& vector_name, const std::vector<PyFieldOptions>& more_vectors,
+             const std::optional<PyTextOptions>& text) {
             const VectorFieldOptions first =
                 field_options({vector_name, dim, metric, m, ef_construction, quantization});
             CollectionOptions options;
@@ -469,10 +491,19 @@ NB_MODULE(_core, m) {
             for (const PyFieldOptions& field : more_vectors) {
               options.more_vectors.push_back(field_options(field));
             }
+            if (text) {
+              const auto& [stemmer, stop_words, k1, b] = *text;
+              options.text = {.enabled = true,
+                              .stemmer = stemmer,
+                              .stop_words = stop_words,
+                              .k1 = k1,
+                              .b = b};
+            }
             return value_or_throw(db.create_collection(name, options));
           },
           "name"_a, "dim"_a, "metric"_a, "m"_a, "ef_construction"_a, "quantization"_a,
-          "vector_name"_a = "default", "more_vectors"_a = std::vector<PyFieldOptions>())
+          "vector_name"_a = "default", "more_vectors"_a = std::vector<PyFieldOptions>(),
+          "text"_a.none() = nb::none())
       .def("get_collection",
            [](const Database& db, const std::string& name) {
              return value_or_throw(db.get_collection(name));

@@ -9,6 +9,7 @@
 
 #include "storage/byte_io.h"
 #include "storage/crc32c.h"
+#include "storage/text_options_codec.h"
 #include "storage/vector_fields_codec.h"
 
 namespace omendb::storage {
@@ -98,6 +99,7 @@ void put_collection(const ManifestCollection& collection, ByteWriter& out) {
   out.put_u64(options.seed);
   out.put_u32(manifest::quantization_code(options.quantization));
   put_vector_fields(options, out);
+  put_text_options(options.text, out);
   out.put_u32(static_cast<std::uint32_t>(collection.snapshot_files.size()));
   for (const SnapshotFile& file : collection.snapshot_files) {
     out.put_string(file.name);
@@ -232,6 +234,11 @@ class BodyDecoder {
       const std::size_t fields_at = offset();
       if (std::string problem = get_vector_fields(in_, out); !problem.empty())
         return corrupt(fields_at, field + " " + problem);
+    }
+    if (version_ >= 4) {  // older versions have no text index
+      const std::size_t text_at = offset();
+      if (std::string problem = get_text_options(in_, out.text); !problem.empty())
+        return corrupt(text_at, field + " " + problem);
     }
     out.dim = dim;
     out.metric = *metric;

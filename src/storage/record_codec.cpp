@@ -151,6 +151,31 @@ Status check_field_blocks(const WriteBatch& batch) {
   return Status::ok();
 }
 
+// Ok when batch.documents and batch.has_document are well formed (what decoding checks).
+Status check_documents(const WriteBatch& batch) {
+  if (batch.documents.empty()) {
+    if (!batch.has_document.empty()) return Status::invalid_argument("flags without documents");
+    return Status::ok();
+  }
+  if (batch.kind == WriteKind::kDelete) {
+    return Status::invalid_argument("a delete batch carries no documents");
+  }
+  if (batch.documents.size() != batch.ids.size() ||
+      (!batch.has_document.empty() && batch.has_document.size() != batch.ids.size())) {
+    return Status::invalid_argument("a batch needs one document (and flag) per id");
+  }
+  for (std::size_t i = 0; i < batch.documents.size(); ++i) {
+    const bool present = batch.has_document.empty() || batch.has_document[i] == 1;
+    if (!batch.has_document.empty() && batch.has_document[i] > 1) {
+      return Status::invalid_argument("a document flag other than 0/1");
+    }
+    if (present && batch.documents[i].size() > kMaxU32) {
+      return Status::invalid_argument("a document of 4 GiB or more");
+    }
+  }
+  return Status::ok();
+}
+
 Status check_batch(const WriteBatch& batch) {
   const std::size_t count = batch.ids.size();
   if (count > kMaxU32) return Status::invalid_argument("a batch holds at most 2^32 - 1 records");
@@ -183,7 +208,8 @@ Status check_batch(const WriteBatch& batch) {
     return Status::invalid_argument("vector of record " + std::to_string(bad / batch.dim) +
                                     " is not finite at index " + std::to_string(bad % batch.dim));
   }
-  return check_field_blocks(batch);
+  if (Status status = check_field_blocks(batch); !status.is_ok()) return status;
+  return check_documents(batch);
 }
 
 // ---- Decoding ----------------------------------------------------------------------------------
@@ -288,8 +314,15 @@ constexpr std::string_view kBatchContext = "write batch";
 constexpr std::string_view kMetadataContext = "metadata";
 
 // Reads and checks the header; leaves `in` at the vector block.
+// Which optional parts a batch holds (its header's flag bits).
+struct BatchFlags {
+  bool metadata = false;
+  bool more_vectors = false;
+  bool documents = false;
+};
+
 Status get_header(ByteReader& in, std::uint32_t expected_dim, DecodedBatch& batch,
-                  bool& has_metadata, bool& has_more_vectors, std::uint32_t& count) {
+                  BatchFlags& parts, std::uint32_t& count) {
   std::uint8_t kind = 0;
   std::uint8_t flags = 0;
   std::uint16_t reserved = 0;
@@ -304,15 +337,17 @@ Status get_header(ByteReader& in, std::uint32_t expected_dim, DecodedBatch& batc
       batch.kind != WriteKind::kDelete) {
     return corrupt(kBatchContext, 0, "unknown operation kind " + std::to_string(kind));
   }
-  if ((flags & ~(kBatchHasMetadata | kBatchHasMoreVectors)) != 0) {
+  if ((flags & ~(kBatchHasMetadata | kBatchHasMoreVectors | kBatchHasDocuments)) != 0) {
     return corrupt(kBatchContext, 1, "unknown flags " + std::to_string(flags));
   }
-  has_metadata = (flags & kBatchHasMetadata) != 0;
-  has_more_vectors = (flags & kBatchHasMoreVectors) != 0;
+  parts.metadata = (flags & kBatchHasMetadata) != 0;
+  parts.more_vectors = (flags & kBatchHasMoreVectors) != 0;
+  parts.documents = (flags & kBatchHasDocuments) != 0;
   if (reserved != 0) return corrupt(kBatchContext, 2, "reserved field is not zero");
   if (batch.kind == WriteKind::kDelete) {
-    if (has_metadata) return corrupt(kBatchContext, 1, "delete batch has the metadata flag");
-    if (has_more_vectors) return corrupt(kBatchContext, 1, "delete batch has vector fields");
+    if (parts.metadata) return corrupt(kBatchContext, 1, "delete batch has the metadata flag");
+    if (parts.more_vectors) return corrupt(kBatchContext, 1, "delete batch has vector fields");
+    if (parts.documents) return corrupt(kBatchContext, 1, "delete batch has documents");
     if (batch.dim != 0) {
       return corrupt(kBatchContext, 8,
                      "delete batch has dim " + std::to_string(batch.dim) + ", not 0");
@@ -428,6 +463,39 @@ Status get_field_blocks(ByteReader& in, std::uint32_t count, std::span<const std
   return Status::ok();
 }
 
+// Reads the documents of a batch of `count` records: flags, then the present ones' texts.
+Status get_documents(ByteReader& in, std::uint32_t count, DecodedBatch& batch) {
+  const std::size_t flags_at = in.offset();
+  if (count > in.remaining()) {
+    return corrupt(kBatchContext, flags_at, "document flags run past the end (" + left(in) + ")");
+  }
+  batch.has_document.resize(count);
+  if (!in.get_u8s(batch.has_document)) {
+    return corrupt(kBatchContext, flags_at, "document flags run past the end");
+  }
+  std::size_t present = 0;
+  for (const std::uint8_t flag : batch.has_document) {
+    if (flag > 1) return corrupt(kBatchContext, flags_at, "a document flag other than 0/1");
+    present += flag;
+  }
+  if (present > in.remaining() / kMinStringBytes) {
+    return corrupt(kBatchContext, in.offset(),
+                   std::to_string(present) + " documents do not fit in " + left(in));
+  }
+  batch.documents.resize(count);
+  for (std::uint32_t i = 0; i < count; ++i) {
+    if (batch.has_document[i] == 0) continue;
+    const std::size_t at = in.offset();
+    std::string_view text;
+    if (!in.get_string(text)) {
+      return corrupt(kBatchContext, at, "document of record " + std::to_string(i) +
+                                            " runs past the end (" + left(in) + ")");
+    }
+    batch.documents[i] = text;
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 Status encode_write_batch(const WriteBatch& batch, std::vector<std::byte>& out) {
@@ -440,7 +508,8 @@ Status encode_write_batch(const WriteBatch& batch, std::vector<std::byte>& out) 
   ByteWriter writer(out);
   writer.put_u8(static_cast<std::uint8_t>(batch.kind));
   writer.put_u8(static_cast<std::uint8_t>((batch.metadata.empty() ? 0 : kBatchHasMetadata) |
-                                          (batch.more_vectors.empty() ? 0 : kBatchHasMoreVectors)));
+                                          (batch.more_vectors.empty() ? 0 : kBatchHasMoreVectors) |
+                                          (batch.documents.empty() ? 0 : kBatchHasDocuments)));
   writer.put_u16(0);
   writer.put_u32(static_cast<std::uint32_t>(batch.ids.size()));
   writer.put_u32(batch.dim);
@@ -453,14 +522,24 @@ Status encode_write_batch(const WriteBatch& batch, std::vector<std::byte>& out) 
                                       status.message());
     }
   }
-  if (batch.more_vectors.empty()) return Status::ok();
-  writer.put_u32(static_cast<std::uint32_t>(batch.more_vectors.size()));
-  for (const FieldBlock& block : batch.more_vectors) {
-    writer.put_u32(block.field);
-    writer.put_u32(block.dim);
-    writer.put_u32(static_cast<std::uint32_t>(block.vectors.size() / block.dim));
-    writer.put_u8s(block.present);
-    writer.put_f32s(block.vectors);
+  if (!batch.more_vectors.empty()) {
+    writer.put_u32(static_cast<std::uint32_t>(batch.more_vectors.size()));
+    for (const FieldBlock& block : batch.more_vectors) {
+      writer.put_u32(block.field);
+      writer.put_u32(block.dim);
+      writer.put_u32(static_cast<std::uint32_t>(block.vectors.size() / block.dim));
+      writer.put_u8s(block.present);
+      writer.put_f32s(block.vectors);
+    }
+  }
+  if (batch.documents.empty()) return Status::ok();
+  for (std::size_t i = 0; i < batch.documents.size(); ++i) {
+    writer.put_u8(batch.has_document.empty() ? 1 : batch.has_document[i]);
+  }
+  for (std::size_t i = 0; i < batch.documents.size(); ++i) {
+    if (batch.has_document.empty() || batch.has_document[i] == 1) {
+      writer.put_string(batch.documents[i]);
+    }
   }
   return Status::ok();
 }
@@ -470,13 +549,12 @@ Result<DecodedBatch> decode_write_batch(std::span<const std::byte> payload,
                                         std::span<const std::uint32_t> more_dims) {
   ByteReader in(payload);
   DecodedBatch batch;
-  bool has_metadata = false;
-  bool has_more_vectors = false;
+  BatchFlags flags;
   std::uint32_t count = 0;
-  if (Status status = get_header(in, expected_dim, batch, has_metadata, has_more_vectors, count);
-      !status.is_ok()) {
+  if (Status status = get_header(in, expected_dim, batch, flags, count); !status.is_ok()) {
     return status;
   }
+  const bool has_metadata = flags.metadata;
   if (Status status = get_vectors(in, count, batch); !status.is_ok()) return status;
   if (Status status = get_ids(in, count, has_metadata, batch); !status.is_ok()) return status;
   if (has_metadata) {
@@ -489,9 +567,12 @@ Result<DecodedBatch> decode_write_batch(std::span<const std::byte> payload,
       }
     }
   }
-  if (has_more_vectors) {
+  if (flags.more_vectors) {
     if (Status status = get_field_blocks(in, count, more_dims, batch); !status.is_ok())
       return status;
+  }
+  if (flags.documents) {
+    if (Status status = get_documents(in, count, batch); !status.is_ok()) return status;
   }
   if (in.remaining() != 0) {
     return corrupt(kBatchContext, in.offset(),

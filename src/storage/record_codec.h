@@ -52,6 +52,9 @@ inline constexpr std::uint8_t kBatchHasMetadata = 1;
 //   block := field u32 (>= 1) | dim u32 | present count u32 | one flag byte (0/1) per record
 //            | present count x dim f32
 inline constexpr std::uint8_t kBatchHasMoreVectors = 2;
+// Flag bit: the records' documents follow the further fields:
+//   one flag byte (0/1) per record | per record whose flag is 1: length u32 | UTF-8 bytes
+inline constexpr std::uint8_t kBatchHasDocuments = 4;
 
 // The rows of one further vector field in a batch (views that must outlive the call).
 struct FieldBlock {
@@ -78,6 +81,8 @@ struct WriteBatch {
   std::span<const Metadata> metadata;     // empty (none), or one sorted Metadata per id; empty
                                           // for kDelete
   std::span<const FieldBlock> more_vectors = {};  // fields increasing; empty for kDelete
+  std::span<const std::string_view> documents = {};  // empty (none), or one per id
+  std::span<const std::uint8_t> has_document = {};   // with documents: empty (all) or 0/1 per id
 };
 
 // A batch decoded from a payload. Owns its data.
@@ -89,6 +94,8 @@ struct DecodedBatch {
   std::vector<Metadata> metadata;  // empty (none), or one per id, each as normalize_metadata
                                    // leaves it
   std::vector<DecodedFieldBlock> more_vectors;  // as WriteBatch::more_vectors
+  std::vector<std::uint8_t> has_document;        // empty (no documents), or 0/1 per id
+  std::vector<std::string> documents;            // with has_document: one per id ("" where 0)
 };
 
 // Appends the payload encoding of `batch` to `out`. Checks what decoding will check (shape, ids,

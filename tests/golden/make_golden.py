@@ -5,7 +5,8 @@
 OUT_DIR gets `db/` (the database folder) and `expected.json` (what every record must read back as,
 and the exact top-10 of a few queries). The workload covers what the files can hold: three
 collections with each metric and non-default build options (and from format 2 on a fourth, with
-sq8 codes; from format 3 on a fifth with two named vector fields, some records lacking the second),
+sq8 codes; from format 3 on a fifth with two named vector fields, some records lacking the second;
+from format 4 on a sixth with documents and a full-text index),
 a graph-sized collection (above the
 2,048-record scan threshold), deletes by id and by filter, upserts, a dropped collection, every
 metadata type, a checkpoint, and then a log tail of adds, upserts and deletes that no checkpoint
@@ -95,6 +96,50 @@ def write_named_tail(db: omendb.Database, rng: np.random.Generator, model: dict)
     del model["products"]["products-tail-4"]
 
 
+ARTICLE_WORDS = ["river", "rivers", "running", "stone", "bright", "quiet", "harbour", "lantern",
+                 "the", "of", "Ünïcødé", "東京", "snow", "owl", "copper", "meadow", "ran", "runs"]
+
+
+def article(rng: np.random.Generator) -> str:
+    """A document of 0 to 11 words (punctuation and case included)."""
+    words = [ARTICLE_WORDS[w] for w in rng.integers(0, len(ARTICLE_WORDS), size=int(rng.integers(0, 12)))]
+    return ", ".join(" ".join(words[i:i + 3]).capitalize() for i in range(0, len(words), 3))
+
+
+def write_articles(db: omendb.Database, rng: np.random.Generator, model: dict) -> None:
+    """The collection "articles": 6-d vectors and documents (English stemming and stop words), a
+    tenth of the records without one; replacing upserts and a delete before the checkpoint. The
+    model holds (vector, metadata, None, document or None)."""
+    col = db.collection("articles", dim=6, text=omendb.TextField(stemmer="english", stop_words="english"))
+    vectors = rng.standard_normal((1200, 6)).astype(np.float32)
+    documents = [None if i % 10 == 0 else article(rng) for i in range(1200)]
+    ids = [f"articles-{i}" for i in range(1200)]
+    col.add(ids, vectors, documents=documents)
+    model["articles"] = {ids[i]: (vectors[i], {}, None, documents[i]) for i in range(1200)}
+    replaced = ["articles-0", "articles-1"]  # gains a document; changes it
+    new_documents = [article(rng), article(rng)]
+    col.upsert(replaced, vectors[:2], documents=new_documents)
+    for i, record_id in enumerate(replaced):
+        model["articles"][record_id] = (vectors[i], {}, None, new_documents[i])
+    col.delete(["articles-5"])
+    del model["articles"]["articles-5"]
+
+
+def write_articles_tail(db: omendb.Database, rng: np.random.Generator, model: dict) -> None:
+    """Log-tail writes to "articles": adds, an upsert that drops a document, a delete."""
+    col = db.collection("articles")
+    vectors = rng.standard_normal((20, 6)).astype(np.float32)
+    documents = [article(rng) if i % 4 else None for i in range(20)]
+    ids = [f"articles-tail-{i}" for i in range(20)]
+    col.add(ids, vectors, documents=documents)
+    for i, record_id in enumerate(ids):
+        model["articles"][record_id] = (vectors[i], {}, None, documents[i])
+    col.upsert(["articles-3"], vectors[:1])
+    model["articles"]["articles-3"] = (vectors[0], {}, None, None)
+    col.delete(["articles-tail-1"])
+    del model["articles"]["articles-tail-1"]
+
+
 def write_workload(db: omendb.Database, rng: np.random.Generator) -> dict:
     """Runs the workload; returns the model: {collection: {id: (vector, metadata)}}."""
     model: dict[str, dict[str, tuple[np.ndarray, dict]]] = {}
@@ -121,6 +166,8 @@ def write_workload(db: omendb.Database, rng: np.random.Generator) -> dict:
 
     if hasattr(omendb, "VectorField"):  # format 3 on: named vector fields, some records lacking one
         write_named(db, rng, model)
+    if hasattr(omendb, "TextField"):  # format 4 on: documents and a full-text index
+        write_articles(db, rng, model)
 
     dropped = db.collection("dropped", dim=3)
     dropped.add(ids=["gone"], vectors=np.ones((1, 3), np.float32))
@@ -164,6 +211,8 @@ def write_workload(db: omendb.Database, rng: np.random.Generator) -> dict:
     upsert("custom_ip", ["custom_ip-0"])
     if "products" in model:
         write_named_tail(db, rng, model)
+    if "articles" in model:
+        write_articles_tail(db, rng, model)
     return model
 
 
@@ -190,7 +239,11 @@ def snapshot_expected(db: omendb.Database, model: dict, rng: np.random.Generator
             else:
                 assert np.array_equal(record.vector, vector), record_id
             entries[record_id] = {"vector": hex_vector(record.vector), "metadata": record.metadata}
-            if len(model[name][record_id]) == 3:  # a named collection: its further fields too
+            if len(model[name][record_id]) == 4:  # a collection with text: the document too
+                assert record.document == model[name][record_id][3], record_id
+                if record.document is not None:
+                    entries[record_id]["document"] = record.document
+            elif len(model[name][record_id]) == 3:  # a named collection: its further fields too
                 caption = model[name][record_id][2]
                 assert ("caption" in record.vectors) == (caption is not None), record_id
                 if caption is not None:
@@ -210,6 +263,11 @@ def snapshot_expected(db: omendb.Database, model: dict, rng: np.random.Generator
                     {"query": hex_vector(q), "ids": [h.id for h in col.search(q, k=10, exact=True, using=field)]}
                     for q in field_queries
                 ]
+        if getattr(col, "text", None) is not None:
+            expected["collections"][name] = {"text_top10": [
+                {"query": query, "hits": [[h.id, h.score] for h in col.search(text=query, k=10)]}
+                for query in ("river running", "the quiet harbour", "東京 snow", "lantern ünïcødé owl")
+            ]}
         expected["collections"].setdefault(name, {}).update({
             "dim": col.dim,
             "metric": col.metric,

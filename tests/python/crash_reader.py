@@ -77,14 +77,14 @@ class Violation(Exception):
         self.kind = kind
 
 
-def value_of(vector: bytes, metadata: dict, caption) -> tuple:
+def value_of(vector: bytes, metadata: dict, caption, document) -> tuple:
     """How a record is compared: (vector bytes, metadata as repr() writes it with its keys in
-    sorted order, whether flag is True, caption bytes or None). Equal means bit for bit equal and
-    of the same types, as with workload.canonical(), at half its cost (the database returns keys
-    sorted)."""
+    sorted order, whether flag is True, caption bytes or None, document or None). Equal means bit
+    for bit equal and of the same types, as with workload.canonical(), at half its cost (the
+    database returns keys sorted)."""
     keys = list(metadata)
     text = repr(metadata) if keys == sorted(keys) else repr(dict(sorted(metadata.items())))
-    return vector, text, metadata.get("flag") is True, caption
+    return vector, text, metadata.get("flag") is True, caption, document
 
 
 class ModelStates:
@@ -121,7 +121,9 @@ class ModelStates:
         out = []
         for row, record_id in enumerate(op.ids):
             meta = {} if op.metadata is None or op.metadata[row] is None else op.metadata[row]
-            out.append((record_id, value_of(op.vectors[row].tobytes(), meta, workload.caption_bytes(op, row))))
+            document = None if op.documents is None else op.documents[row]
+            out.append((record_id, value_of(op.vectors[row].tobytes(), meta, workload.caption_bytes(op, row),
+                                            document)))
         return out
 
 
@@ -148,7 +150,8 @@ class View:
                                               f"{vector.dtype} {vector.shape}")
                 caption = record.vectors.get(workload.CAPTION)
                 self.values[record_id] = value_of(vector.tobytes(), record.metadata,
-                                                  None if caption is None else caption.tobytes())
+                                                  None if caption is None else caption.tobytes(),
+                                                  record.document)
 
 
 def match(view: View, records: Optional[dict], start: int, states: ModelStates, commit: bool,
@@ -365,7 +368,7 @@ class Reader:
             value = records.get(hit.id)
             if value is None:
                 raise Violation("search", f"{what} returned {hit.id!r}, which the state does not hold")
-            if value_of(b"", hit.metadata, None)[1] != value[1]:
+            if value_of(b"", hit.metadata, None, None)[1] != value[1]:
                 raise Violation("search", f"{what}: hit {hit.id!r} has metadata {hit.metadata!r}")
             vector = np.frombuffer(value[0], dtype=np.float32).astype(np.float64)
             distance = float(np.sum((vector - query) ** 2))

@@ -10,8 +10,10 @@ Operations: 0 creates the collection; then mostly ``add`` of new ids, ``upsert``
 (new vectors and metadata; now and then a new id too), ``delete`` of existing ids (now and then
 an id that does not exist), and an explicit ``db.checkpoint()`` now and then. Batches hold 1 to
 200 records, ids ``b<op>_<i>``, metadata of every value type (int, float, str, bool, None, list of
-str), and two named vector fields: ``body`` (dimension 16, l2, in every record) and ``caption``
-(dimension 8, ip, in most records: a batch may leave it out, or give None for some of its records). The database is opened with a small ``checkpoint_log_bytes`` (64 KiB)
+str), two named vector fields: ``body`` (dimension 16, l2, in every record) and ``caption``
+(dimension 8, ip, in most records: a batch may leave it out, or give None for some of its records),
+and a document in most records (indexed for BM25 search with English stemming; words from a
+small vocabulary, so that text queries match many records). The database is opened with a small ``checkpoint_log_bytes`` (64 KiB)
 so that an automatic checkpoint runs every few operations and some kills land inside one.
 
 Writer protocol (stdout, one line each, flushed):
@@ -42,6 +44,9 @@ DIM = 16
 CAPTION_DIM = 8
 FIRST_FIELD, CAPTION = "body", "caption"
 COLLECTION = "crash"
+# The documents' words; text queries of the checks draw from them too.
+WORDS = ("river", "stone", "rivers", "running", "bright", "quiet", "harbour", "lantern", "ünïcødé",
+         "東京", "snow", "owl", "the", "a", "copper", "meadow")
 CHECKPOINT_LOG_BYTES = 64 << 10  # an automatic checkpoint every few batches
 DEFAULT_OPS = 120
 EF_CONSTRUCTION = 100  # below the default 200: the test spends its time on crashes, not builds
@@ -66,12 +71,13 @@ class Op:
     vectors: Optional[np.ndarray] = None
     metadata: Optional[list] = None
     captions: Optional[list] = None  # one row or None per id; None: the call gives no captions
+    documents: Optional[list] = None  # one str or None per id; None: the call gives no documents
     deleted: int = 0  # for delete: how many of the ids exist (the call's return value)
 
 
 class Model:
     """The collection's expected contents: None before the collection exists, else
-    id -> (vector bytes, metadata dict, caption bytes or None)."""
+    id -> (vector bytes, metadata dict, caption bytes or None, document or None)."""
 
     def __init__(self) -> None:
         self.records: Optional[dict] = None
@@ -119,7 +125,7 @@ class Workload:
             ids = [f"b{i}_{j}" for j in range(size)]
             with_metadata = rng.random() >= 0.1
             return Op(i, "add", ids, self._vectors(size), self._metadata(size) if with_metadata else None,
-                      self._captions(size))
+                      self._captions(size), self._documents(size))
         if r < P_UPSERT:
             chosen = self._sample(min(size, len(live)))
             if rng.random() < 0.2:
@@ -128,7 +134,7 @@ class Workload:
             with_metadata = rng.random() >= 0.1
             n = len(chosen)
             return Op(i, "upsert", chosen, self._vectors(n), self._metadata(n) if with_metadata else None,
-                      self._captions(n))
+                      self._captions(n), self._documents(n))
         if r < P_DELETE:
             chosen = self._sample(min(size, max(1, len(live) // 3)))
             deleted = len(chosen)
@@ -146,7 +152,8 @@ class Workload:
         elif op.kind in ("add", "upsert"):
             for row, record_id in enumerate(op.ids):
                 meta = {} if op.metadata is None or op.metadata[row] is None else op.metadata[row]
-                model.put(record_id, (op.vectors[row].tobytes(), meta, caption_bytes(op, row)))
+                document = None if op.documents is None else op.documents[row]
+                model.put(record_id, (op.vectors[row].tobytes(), meta, caption_bytes(op, row), document))
         elif op.kind == "delete":
             for record_id in op.ids:
                 model.remove(record_id)
@@ -170,6 +177,15 @@ class Workload:
         rows = self.rng.standard_normal((n, CAPTION_DIM)).astype(np.float32)
         present = self.rng.random(n) < 0.7
         return [rows[i] if present[i] else None for i in range(n)]
+
+    def _documents(self, n: int) -> Optional[list]:
+        if self.rng.random() < 0.1:
+            return None  # the batch gives no documents: none of its records has one
+        lengths = self.rng.integers(0, 9, size=n)
+        present = self.rng.random(n) < 0.85
+        words = self.rng.integers(0, len(WORDS), size=(n, 8))
+        return [" ".join(WORDS[w] for w in words[i, : lengths[i]]) if present[i] else None
+                for i in range(n)]
 
     def _metadata(self, n: int) -> list:
         rng = self.rng
@@ -247,7 +263,7 @@ def canonical(metadata: Any) -> str:
 
 def read_records(db, ids) -> dict:
     """What ``db`` holds: {"exists": bool, "len": int, "records": {id: (vector bytes, canonical
-    metadata, caption bytes or None)}} for the ids among ``ids`` that it holds."""
+    metadata, caption bytes or None, document or None)}} for the ids among ``ids`` that it holds."""
     if COLLECTION not in db.collections():
         return {"exists": False, "len": 0, "records": {}, "collections": db.collections()}
     col = db.collection(COLLECTION)
@@ -265,7 +281,7 @@ def read_records(db, ids) -> dict:
                 raise AssertionError(f"{record_id}: vector of dtype {vector.dtype}, shape {vector.shape}")
             caption = record.vectors.get(CAPTION)
             found[record_id] = (vector.tobytes(), canonical(record.metadata),
-                                None if caption is None else caption.tobytes())
+                                None if caption is None else caption.tobytes(), record.document)
     return {"exists": True, "len": len(col), "records": found, "collections": db.collections()}
 
 
@@ -290,8 +306,8 @@ def difference(held: dict, expected: Optional[dict]) -> Optional[str]:
         problems.append(f"{len(missing)} missing (e.g. {sorted(missing)[:5]})")
     if extra:
         problems.append(f"{len(extra)} unexpected (e.g. {sorted(extra)[:5]})")
-    bad_vectors, bad_meta, bad_captions = [], [], []
-    for record_id, (vector, meta, caption) in expected.items():
+    bad_vectors, bad_meta, bad_captions, bad_documents = [], [], [], []
+    for record_id, (vector, meta, caption, document) in expected.items():
         if record_id in records:
             if records[record_id][0] != vector:
                 bad_vectors.append(record_id)
@@ -299,10 +315,14 @@ def difference(held: dict, expected: Optional[dict]) -> Optional[str]:
                 bad_meta.append(record_id)
             if records[record_id][2] != caption:
                 bad_captions.append(record_id)
+            if records[record_id][3] != document:
+                bad_documents.append(record_id)
     if bad_vectors:
         problems.append(f"{len(bad_vectors)} vectors differ (e.g. {sorted(bad_vectors)[:5]})")
     if bad_captions:
         problems.append(f"{len(bad_captions)} captions differ (e.g. {sorted(bad_captions)[:5]})")
+    if bad_documents:
+        problems.append(f"{len(bad_documents)} documents differ (e.g. {sorted(bad_documents)[:5]})")
     if bad_meta:
         first = sorted(bad_meta)[0]
         problems.append(f"{len(bad_meta)} metadata differ (e.g. {first}: stored "
@@ -335,7 +355,7 @@ def run_op(db, op: Op) -> Optional[str]:
         db.collection(COLLECTION, vectors={
             FIRST_FIELD: omendb.VectorField(DIM, "l2", ef_construction=EF_CONSTRUCTION),
             CAPTION: omendb.VectorField(CAPTION_DIM, "ip", ef_construction=EF_CONSTRUCTION),
-        })
+        }, text=omendb.TextField(stemmer="english"))
         return None
     if op.kind == "checkpoint":
         db.checkpoint()
@@ -345,9 +365,9 @@ def run_op(db, op: Op) -> Optional[str]:
     if op.captions is not None:
         vectors[CAPTION] = op.captions
     if op.kind == "add":
-        col.add(op.ids, vectors, op.metadata)
+        col.add(op.ids, vectors, op.metadata, op.documents)
     elif op.kind == "upsert":
-        col.upsert(op.ids, vectors, op.metadata)
+        col.upsert(op.ids, vectors, op.metadata, op.documents)
     elif op.kind == "delete":
         deleted = col.delete(op.ids)
         if deleted != op.deleted:

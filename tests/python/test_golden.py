@@ -17,7 +17,7 @@ import pytest
 import omendb
 
 GOLDEN_ROOT = Path(__file__).resolve().parents[1] / "golden"
-CURRENT_MANIFEST_VERSION = 3
+CURRENT_MANIFEST_VERSION = 4
 GOLDEN_FOLDERS = sorted(p for p in GOLDEN_ROOT.iterdir() if (p / "expected.json").is_file())
 
 
@@ -43,10 +43,14 @@ def check_contents(db: omendb.Database, expected: dict) -> None:
             assert sorted(record.vectors) == sorted([next(iter(col.vector_fields)), *more]), record_id
             for field, hex_bytes in more.items():
                 assert record.vectors[field].astype("<f4").tobytes() == vector_of(hex_bytes).tobytes()
+            assert record.document == stored.get("document"), record_id  # documents: format 4 on
         assert list(col.vector_fields) == want.get("fields", ["default"])
         for search in want["exact_top10"]:
             hits = col.search(vector_of(search["query"]), k=10, exact=True)
             assert [h.id for h in hits] == search["ids"]
+        for search in want.get("text_top10", []):
+            hits = col.search(text=search["query"], k=10)
+            assert [[h.id, h.score] for h in hits] == search["hits"], search["query"]
         for field, searches in want.get("field_exact_top10", {}).items():
             for search in searches:
                 hits = col.search(vector_of(search["query"]), k=10, exact=True, using=field)
@@ -95,6 +99,10 @@ def test_opens_searches_writes_and_reopens(golden):
         col.upsert(ids=[sample[0]], vectors=replaced, metadata=[{"replaced": True}])
         col.delete([sample[1]])
         db.collection("added_later", dim=4, metric="ip").add(ids=["x"], vectors=np.ones((1, 4), np.float32))
+        if "articles" in expected["collections"]:  # format 4 on: writes to a text collection
+            articles = db.collection("articles")
+            articles.add(["after-doc"], np.ones((1, 6)), documents=["quiet rivers after"])
+            articles.upsert(["articles-7"], np.zeros((1, 6)), documents=["copper lantern"])
         if "products" in expected["collections"]:  # format 3 on: writes to a named collection
             products = db.collection("products")
             products.add(["after-0", "after-1"], vectors={"image": np.ones((2, 10)), "caption": [np.ones(6), None]})
@@ -116,6 +124,13 @@ def test_opens_searches_writes_and_reopens(golden):
         "records": {"x": {"vector": np.ones(4, "<f4").tobytes().hex(), "metadata": {}}},
         "exact_top10": [],
     }
+    if "articles" in expected["collections"]:
+        articles = expected["collections"]["articles"]
+        articles["exact_top10"], articles["text_top10"] = [], []
+        articles["records"]["after-doc"] = {"vector": np.ones(6, "<f4").tobytes().hex(), "metadata": {},
+                                            "document": "quiet rivers after"}
+        articles["records"]["articles-7"] = {"vector": np.zeros(6, "<f4").tobytes().hex(), "metadata": {},
+                                             "document": "copper lantern"}
     if "products" in expected["collections"]:
         products = expected["collections"]["products"]
         products["exact_top10"], products["field_exact_top10"] = [], {}

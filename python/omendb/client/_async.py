@@ -34,6 +34,7 @@ class _Planner:
         self.call: Optional[Call] = None
         self.vector_fields = [(DEFAULT_FIELD, info["dim"], info["metric"], info["m"],
                                info["ef_construction"], info["quantization"])]
+        self.text = (False, "", [], 1.2, 0.75)  # full text is not served over HTTP yet
 
     @staticmethod
     def search_fast(*arguments) -> None:

@@ -32,11 +32,11 @@ class RemoteDatabaseEngine:
 
     def create_collection(self, name: str, dim: int, metric: str, m: int, ef_construction: int,
                           quantization: str, vector_name: str = DEFAULT_FIELD,
-                          more_vectors: tuple = ()) -> "RemoteCollectionEngine":
-        if more_vectors or vector_name != DEFAULT_FIELD:
+                          more_vectors: tuple = (), text: Optional[tuple] = None) -> "RemoteCollectionEngine":
+        if more_vectors or vector_name != DEFAULT_FIELD or text is not None:
             raise NotSupportedError(
-                "named vector fields are not available over HTTP yet: create the collection "
-                "embedded (omendb.open) on the server's machine")
+                "named vector fields and text are not available over HTTP yet: create the "
+                "collection embedded (omendb.open) on the server's machine")
         call = DatabaseCalls.open_collection(name, dim, metric, m, ef_construction, quantization)
         return RemoteCollectionEngine(self, self.send(call))
 
@@ -80,6 +80,15 @@ class RemoteCollectionEngine:
         """The one vector field of a collection served over HTTP, as the engine describes it."""
         return [(DEFAULT_FIELD, self.dim, self.metric, self.m, self.ef_construction, self.quantization)]
 
+    # Full text is not served over HTTP yet: a collection there has no text index.
+    text = (False, "", [], 1.2, 0.75)
+
+    @staticmethod
+    def _no_text(*arguments, **named):
+        raise NotSupportedError("full-text and hybrid search are not available over HTTP yet")
+
+    search_text = search_hybrid = search_hybrid_batch = tokenize = _no_text
+
     @property
     def closed(self) -> bool:
         """Whether the database handle was closed (a dropped collection shows on the next call)."""
@@ -93,10 +102,14 @@ class RemoteCollectionEngine:
     def __len__(self) -> int:
         return self._send(self._calls.info())["size"]
 
-    def add(self, ids, matrix, metadata) -> None:
+    def add(self, ids, matrix, metadata, documents=None) -> None:
+        if documents is not None:
+            self._no_text()
         self._send(self._calls.add(ids, matrix, metadata))
 
-    def upsert(self, ids, matrix, metadata) -> None:
+    def upsert(self, ids, matrix, metadata, documents=None) -> None:
+        if documents is not None:
+            self._no_text()
         self._send(self._calls.upsert(ids, matrix, metadata))
 
     def delete(self, ids) -> int:

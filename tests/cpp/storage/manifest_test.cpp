@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -46,6 +47,13 @@ Manifest sample(std::size_t collections, std::uint64_t seed) {
     collection.options.ef_construction = static_cast<std::uint32_t>(1 + i * 13);
     collection.options.seed = seed ^ (i * 0x9e3779b97f4a7c15ULL);
     if (i % 3 == 1) collection.options.vector_name = std::string("v").append(std::to_string(i));
+    if (i % 4 == 3) {
+      collection.options.text = {.enabled = true,
+                                 .stemmer = i % 8 == 3 ? "english" : "",
+                                 .stop_words = {"the", std::string("w").append(std::to_string(i))},
+                                 .k1 = 0.9f,
+                                 .b = 0.5f};
+    }
     for (std::size_t f = 0; f < i % 4; ++f) {
       collection.options.more_vectors.push_back(
           {.name = std::string("f").append(std::to_string(f)),
@@ -81,7 +89,9 @@ std::string difference(const Manifest& a, const Manifest& b) {
     if (p.dim != q.dim || p.metric != q.metric || p.m != q.m ||
         p.ef_construction != q.ef_construction || p.seed != q.seed ||
         p.quantization != q.quantization || p.vector_name != q.vector_name ||
-        p.more_vectors.size() != q.more_vectors.size()) {
+        p.more_vectors.size() != q.more_vectors.size() || p.text.enabled != q.text.enabled ||
+        p.text.stemmer != q.text.stemmer || p.text.stop_words != q.text.stop_words ||
+        p.text.k1 != q.text.k1 || p.text.b != q.text.b) {
       return at + "options";
     }
     for (std::size_t f = 0; f < p.more_vectors.size(); ++f) {
@@ -135,10 +145,12 @@ struct RawCollection {
   std::uint32_t quantization = manifest::kQuantizationNone;
   std::string vector_name = "default";  // the first vector field's (format 3 on)
   std::uint32_t more_fields = 0;        // further vector fields stored; none follow
+  std::uint32_t text_flags = 0;         // text settings (format 4 on): 0, no text index
   std::uint32_t file_count = 0;         // the count stored; no files follow
 };
-// Bytes of RawCollection's vector fields as the default writes them: name "default", count.
-constexpr std::size_t kDefaultFieldsBytes = 4 + 7 + 4;
+// Bytes of RawCollection's vector fields and text flags as the default writes them: name
+// "default", field count, text flags.
+constexpr std::size_t kDefaultFieldsBytes = 4 + 7 + 4 + 4;
 
 // Bytes of a body before its collections: checkpoint lsn, next file number, log "wal".
 constexpr std::size_t kCollectionCountOffset = manifest::kHeaderSize + 8 + 8 + 4 + 3;
@@ -158,7 +170,19 @@ void put_collection(ByteWriter& out, const RawCollection& c) {
   out.put_u32(c.quantization);
   out.put_string(c.vector_name);
   out.put_u32(c.more_fields);
+  out.put_u32(c.text_flags);
   out.put_u32(c.file_count);
+}
+
+// The prefix of a body with one collection, "c", and that collection up to its first vector
+// field's name ("default"), which tests then follow with the rest by hand.
+void put_one_collection_up_to_its_fields(ByteWriter& out) {
+  put_prefix(out, 1);
+  out.put_string("c");
+  for (std::uint32_t value : {4u, manifest::kMetricL2, 16u, 200u}) out.put_u32(value);
+  out.put_u64(1);
+  out.put_u32(manifest::kQuantizationNone);
+  out.put_string("default");
 }
 
 // A framed file of the prefix and `collections`.
@@ -220,8 +244,8 @@ TEST(ManifestCodec, EncodingMatchesTheDocumentedLayout) {
   manifest.collections.push_back(docs);
   const std::vector<std::uint8_t> expected = {
       0x4f, 0x4d, 0x45, 0x4e, 0x44, 0x42, 0x4d, 0x46,        // "OMENDBMF"
-      0x03, 0x00, 0x00, 0x00,                                // version 3
-      0x69, 0x00, 0x00, 0x00,                                // body length 105
+      0x04, 0x00, 0x00, 0x00,                                // version 4
+      0x6d, 0x00, 0x00, 0x00,                                // body length 109
       0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,        // checkpoint lsn 7
       0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,        // next file number 9
       0x05, 0x00, 0x00, 0x00, 0x77, 0x61, 0x6c, 0x2d, 0x38,  // log file "wal-8"
@@ -236,11 +260,12 @@ TEST(ManifestCodec, EncodingMatchesTheDocumentedLayout) {
       0x07, 0x00, 0x00, 0x00, 0x64, 0x65, 0x66, 0x61, 0x75,  // first vector field's name,
       0x6c, 0x74,                                            //   "default"
       0x00, 0x00, 0x00, 0x00,                                // no further vector fields
+      0x00, 0x00, 0x00, 0x00,                                // text flags 0: no text index
       0x01, 0x00, 0x00, 0x00,                                // 1 snapshot file
       0x05, 0x00, 0x00, 0x00, 0x35, 0x2e, 0x76, 0x65, 0x63,  // name "5.vec"
       0x30, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,        // size 48
       0xdc, 0xec, 0x8a, 0xa8,                                // masked crc 0x01020304
-      0x19, 0xda, 0xa6, 0xc2,                                // masked crc32c of all above
+      0x6d, 0xac, 0xc2, 0xdb,                                // masked crc32c of all above
   };
   Bytes expected_bytes;
   for (const std::uint8_t byte : expected) expected_bytes.push_back(std::byte{byte});
@@ -332,21 +357,17 @@ TEST(ManifestCodec, VectorFieldsRoundTripAndVersionTwoHasOne) {
 
   const std::size_t fields_at = kFirstCollectionOffset + 5 + 4 * 4 + 8 + 4;
   expect_corruption(framed_collections({RawCollection{.more_fields = kMaxU32}}),
-                    "collection 0 4294967295 vector fields do not fit in the 4 bytes left at byte " +
+                    "collection 0 4294967295 vector fields do not fit in the 8 bytes left at byte " +
                         std::to_string(fields_at));
   const auto one_field = [](const std::string& name, std::uint32_t dim, std::uint32_t metric) {
     return framed([&](ByteWriter& out) {
-      put_prefix(out, 1);
-      out.put_string("c");
-      for (std::uint32_t value : {4u, manifest::kMetricL2, 16u, 200u}) out.put_u32(value);
-      out.put_u64(1);
-      out.put_u32(manifest::kQuantizationNone);
-      out.put_string("default");
+      put_one_collection_up_to_its_fields(out);
       out.put_u32(1);
       out.put_string(name);
       for (std::uint32_t value : {dim, metric, 16u, 100u, manifest::kQuantizationNone}) {
         out.put_u32(value);
       }
+      out.put_u32(0);  // no text index
       out.put_u32(0);  // no snapshot files
     });
   };
@@ -360,6 +381,38 @@ TEST(ManifestCodec, VectorFieldsRoundTripAndVersionTwoHasOne) {
                     "vector field 'caption': dim must be between 1 and 65536, got 0");
 }
 
+// Format 4's text settings round trip; a damaged text section is corruption at its offset.
+TEST(ManifestCodec, TextSettingsRoundTripAndBadOnesAreCorruption) {
+  Manifest manifest = sample(8, 3);
+  ASSERT_TRUE(manifest.collections[3].options.text.enabled);
+  ASSERT_EQ(manifest.collections[3].options.text.stemmer, "english");
+  Result<Manifest> decoded = decode_manifest(encode(manifest));
+  ASSERT_TRUE(decoded.is_ok()) << decoded.status().message();
+  EXPECT_EQ(difference(decoded.value(), manifest), "");
+  const std::size_t text_at = kFirstCollectionOffset + 5 + 4 * 4 + 8 + 4 + 4 + 7 + 4;
+  expect_corruption(framed_collections({RawCollection{.text_flags = 2}}),
+                    "collection 0 the text flags hold unknown bits at byte " +
+                        std::to_string(text_at));
+  expect_corruption(framed_collections({RawCollection{.text_flags = 1}}),
+                    "collection 0 the text settings are truncated");
+  const auto with_text = [](std::string stemmer, float b) {
+    return framed([=](ByteWriter& out) {
+      put_one_collection_up_to_its_fields(out);
+      out.put_u32(0);
+      out.put_u32(1);  // text enabled
+      out.put_string(stemmer);
+      out.put_u32(1);
+      out.put_string("the");
+      out.put_u32(std::bit_cast<std::uint32_t>(1.2f));
+      out.put_u32(std::bit_cast<std::uint32_t>(b));
+      out.put_u32(0);  // no snapshot files
+    });
+  };
+  ASSERT_TRUE(decode_manifest(with_text("porter", 0.75f)).is_ok());
+  expect_corruption(with_text("klingon", 0.75f), "klingon");
+  expect_corruption(with_text("", 1.5f), "bm25 b must be in [0, 1]");
+}
+
 TEST(ManifestCodec, BadFramesAreCorruption) {
   const Bytes good = framed_collections({RawCollection{}});
   ASSERT_TRUE(decode_manifest(good).is_ok());
@@ -367,10 +420,10 @@ TEST(ManifestCodec, BadFramesAreCorruption) {
   Bytes magic = good;
   magic[7] = std::byte{'X'};
   expect_corruption(magic, "bad magic at byte 0");
-  expect_corruption(framed([](ByteWriter& out) { put_prefix(out, 0); }, 4),
-                    "unsupported format version 4 (this build reads 1 to 3) at byte 8");
+  expect_corruption(framed([](ByteWriter& out) { put_prefix(out, 0); }, 5),
+                    "unsupported format version 5 (this build reads 1 to 4) at byte 8");
   expect_corruption(framed([](ByteWriter& out) { put_prefix(out, 0); }, 0),
-                    "unsupported format version 0 (this build reads 1 to 3) at byte 8");
+                    "unsupported format version 0 (this build reads 1 to 4) at byte 8");
   Bytes crc = good;
   crc.back() ^= std::byte{1};
   expect_corruption(crc, "checksum mismatch at byte " + std::to_string(crc.size() - 4));
@@ -474,7 +527,7 @@ TEST(ManifestCodec, EncodeRejectsWhatDecodeWouldReject) {
   const Manifest good = sample(3, 1);
   Manifest bad = good;
   bad.format_version = 1;
-  expect_invalid(bad, "format_version 1 is not 3");
+  expect_invalid(bad, "format_version 1 is not 4");
   bad = good;
   bad.log_file = "";
   expect_invalid(bad, "log_file is 0 bytes");

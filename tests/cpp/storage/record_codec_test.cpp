@@ -442,6 +442,48 @@ TEST(RecordCodecTest, FieldBlocksRoundTripAndDamageIsCorruption) {
   EXPECT_TRUE(out.empty());
 }
 
+// Documents: flags and texts round trip (absent ones decode as ""), every truncation fails, and
+// damaged flags are corruption.
+TEST(RecordCodecTest, DocumentsRoundTripAndDamageIsCorruption) {
+  const std::vector<std::string_view> ids = {"a", "b", "c"};
+  const std::vector<float> vectors = {1, 2, 3};
+  const std::vector<std::string_view> documents = {"first text", "ignored", "\xc3\xa9t\xc3\xa9"};
+  const std::vector<std::uint8_t> has_document = {1, 0, 1};
+  Bytes good;
+  ASSERT_TRUE(encode_write_batch(WriteBatch{.kind = WriteKind::kAdd,
+                                            .dim = 1,
+                                            .ids = ids,
+                                            .vectors = vectors,
+                                            .metadata = {},
+                                            .documents = documents,
+                                            .has_document = has_document},
+                                 good)
+                  .is_ok());
+  Result<DecodedBatch> decoded = decode_write_batch(good, 1);
+  ASSERT_TRUE(decoded.is_ok()) << decoded.status().message();
+  EXPECT_EQ(decoded.value().has_document, has_document);
+  EXPECT_EQ(decoded.value().documents, (std::vector<std::string>{"first text", "", "\xc3\xa9t\xc3\xa9"}));
+  // Layout: header 12, vectors 12, ids 15, then the flags at 39 and the texts.
+  const std::size_t flags_at = 12 + 12 + 15;
+  expect_corruption(decode_write_batch(with_byte(good, flags_at + 1, 2), 1),
+                    {"a document flag other than 0/1", std::to_string(flags_at)});
+  expect_corruption(decode_write_batch(with_byte(good, flags_at + 1, 1), 1), {"runs past the end"});
+  for (std::size_t size = 0; size < good.size(); ++size) {
+    EXPECT_FALSE(decode_write_batch(std::span(good).first(size), 1).is_ok()) << size;
+  }
+  Bytes out;
+  const std::vector<std::string_view> one = {"x"};
+  EXPECT_FALSE(encode_write_batch(WriteBatch{.kind = WriteKind::kAdd,
+                                             .dim = 1,
+                                             .ids = ids,
+                                             .vectors = vectors,
+                                             .metadata = {},
+                                             .documents = one},
+                                  out)
+                   .is_ok());
+  EXPECT_TRUE(out.empty());
+}
+
 TEST(RecordCodecTest, EveryTruncationFails) {
   std::vector<Bytes> encodings = {encode(small_batch())};
   DecodedBatch remove;
