@@ -3,10 +3,12 @@
 // documents), BM25 search with filters, bad input, and hybrid search with its fusion.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <map>
 #include <optional>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "database_test_util.h"
@@ -237,6 +239,46 @@ TEST(CollectionText, SnapshotsAndLogReplayKeepTheTextIndex) {
   EXPECT_EQ(records.value()[0]->document, model.at("a0"));
   EXPECT_FALSE(records.value()[1]->document.has_value());  // every fifth has none
   EXPECT_FALSE(records.value()[2].has_value());
+}
+
+// Text and hybrid searches run while a writer adds, upserts and deletes documents (TSan runs this
+// test): every hit is a record whose document holds a query word.
+TEST(CollectionText, ConcurrentTextSearchesDuringWrites) {
+  auto db = Database::open(":memory:", {});
+  ASSERT_TRUE(db.is_ok());
+  auto created = db.value()->create_collection("docs", with_text());
+  ASSERT_TRUE(created.is_ok());
+  Collection& collection = *created.value();
+  TextModel model;
+  ASSERT_TRUE(write_documents(collection, model, "a", 200, 1).is_ok());
+  std::atomic<bool> done{false};
+  std::atomic<std::size_t> searches{0};
+  const auto search = [&] {
+    const std::vector<float> origin(kDim, 0.0f);
+    const std::vector<VectorQuery> vectors = {{"", origin}};
+    while (!done.load()) {
+      SearchOptions options;
+      options.k = 5;
+      auto text_hits = collection.search_text("apple", options);
+      auto hybrid_hits = collection.search_hybrid({.vectors = vectors, .text = "fig"}, options);
+      ASSERT_TRUE(text_hits.is_ok() && hybrid_hits.is_ok());
+      for (const Hit& h : text_hits.value()) {
+        ASSERT_TRUE(h.document.has_value() && h.document->find("apple") != std::string::npos);
+      }
+      searches.fetch_add(1);
+    }
+  };
+  std::thread first(search);
+  std::thread second(search);
+  for (std::uint32_t round = 0; round < 20; ++round) {
+    ASSERT_TRUE(write_documents(collection, model, "a", 100, 10 + round, /*upsert=*/true).is_ok());
+    const std::vector<std::string_view> gone = {"a3", "a7"};
+    ASSERT_TRUE(collection.remove(gone).is_ok());
+  }
+  done.store(true);
+  first.join();
+  second.join();
+  EXPECT_GT(searches.load(), 0u);
 }
 
 Hit hit(std::string id, float distance) {
