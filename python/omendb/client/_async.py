@@ -12,7 +12,8 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from .._api import Collection, Filter, _check_name
+from .._api import Collection, Filter
+from .._arguments import _check_name
 from .._errors import ClosedError, InvalidArgumentError
 from .._vector_fields import DEFAULT_FIELD
 from ._calls import Call, CollectionCalls, DatabaseCalls

@@ -20,7 +20,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Optional
 
-from .._api import _check_name, _positive_int
+from .._arguments import _check_name, _positive_int
 from .._errors import ClosedError, InvalidArgumentError, NotFoundError
 from ._collection import Collection
 from ._shard import Shard

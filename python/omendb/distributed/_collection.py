@@ -11,7 +11,8 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from .._api import Filter, _batch_arguments, _ef, _id_list, _matrix, _positive_int, _query_vector
+from .._api import Filter
+from .._arguments import _batch_arguments, _ef, _id_list, _matrix, _positive_int, _query_vector
 from .._errors import ClosedError, DuplicateIdError, InvalidArgumentError
 from ..client._records import Hit, Record
 from . import _routing
