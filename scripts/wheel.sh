@@ -38,10 +38,15 @@ test_wheel() {
     echo "the wheel's extension loads libisal/libroaring from the system, not from omendb.libs/" >&2
     exit 1
   fi
+  # utf8proc and libstemmer are linked statically: the extension must not load them at all.
+  if ldd "$core" | grep -E "libutf8proc|libstemmer"; then
+    echo "the wheel's extension loads utf8proc/libstemmer, which must be linked statically" >&2
+    exit 1
+  fi
   cp -r tests/python "$scratch/tests"
   (cd "$scratch/tests" && "$venv/bin/python" -m pytest -q -p no:cacheprovider \
     test_api.py test_api_search.py test_bad_input.py test_records.py test_filters.py \
-    test_durability.py test_quantization.py test_backup.py)
+    test_durability.py test_quantization.py test_backup.py test_named_vectors.py test_hybrid.py)
   rm -rf "$scratch"
 }
 
