@@ -156,3 +156,55 @@ def test_stop_words_match_the_engine_list():
     with omendb.open(":memory:") as db:
         collection = db.collection("c", dim=1, text=omendb.TextField(stop_words="english"))
         assert collection.tokenize(" ".join(ENGLISH_STOP_WORDS) + " kept") == ["kept"]
+
+
+def test_text_and_hybrid_search_over_http_match_the_embedded_answers(servers, library):
+    """A served collection with text: documents in, BM25, hybrid and batch searches out, equal to
+    the same calls on an embedded collection holding the same records."""
+    client = servers("memory").empty()
+    try:
+        remote = client.collection("library", dim=8, text=omendb.TextField(stop_words="english"))
+        assert remote.text == omendb.TextField(stop_words=ENGLISH_STOP_WORDS)
+        ids = [f"r{i}" for i in range(300)]
+        records = library.get([h.id for h in library.search(np.zeros(8), k=300, exact=True)])
+        ids = [r.id for r in records]
+        vectors = np.stack([r.vector for r in records])
+        documents = [r.document for r in records]
+        remote.add(ids, vectors, [{"even": int(i.lstrip("nearwodyfil")) % 2 == 0} for i in ids], documents)
+        with omendb.open(":memory:") as db:
+            local = db.collection("library", dim=8, text=omendb.TextField(stop_words="english"))
+            local.add(ids, vectors, [{"even": int(i.lstrip("nearwodyfil")) % 2 == 0} for i in ids], documents)
+            origin = np.zeros(8, np.float32)
+            for call in (lambda c: c.search(text="quantum entanglement", k=5),
+                         lambda c: c.search(text="quantum", k=5, where={"even": True}),
+                         lambda c: c.search(origin, text="quantum entanglement", k=8),
+                         lambda c: c.search(origin, text="quantum", k=8, fusion=omendb.Weighted(vector=0.2, text=0.8))):
+                assert [(h.id, h.score, h.document) for h in call(remote)] == \
+                       [(h.id, pytest.approx(h.score), h.document) for h in call(local)]
+            for call in (lambda c: c.search_batch(text=["quantum", "apple river"], k=4),
+                         lambda c: c.search_batch(np.zeros((2, 8)), text=["quantum", "apple"], k=4)):
+                remote_ids, remote_distances = call(remote)
+                local_ids, local_distances = call(local)
+                assert remote_ids.tolist() == local_ids.tolist()
+                np.testing.assert_allclose(remote_distances, local_distances, rtol=1e-6)
+        assert remote.get(["wordy5"])[0].document == "Quantum entanglement, explained."
+        with pytest.raises(omendb.NotSupportedError, match="tokenize"):
+            remote.tokenize("x")
+    finally:
+        client.close()
+
+
+def test_the_async_client_searches_text(servers):
+    import asyncio
+
+    async def run() -> list:
+        async with omendb.connect(servers("memory").url, asynchronous=True) as client:
+            collection = await client.collection("notes", dim=2, text=True)
+            await collection.add(["a", "b"], np.eye(2), documents=["red fox", "blue whale"])
+            hits = await collection.search(text="whale", k=2)
+            ids, _ = await collection.search_batch(text=["fox", "whale"], k=1)
+            fused = await collection.search(np.array([1.0, 0.0]), text="whale", k=2)
+            return [hits[0].id, hits[0].document, ids.tolist(), sorted(h.id for h in fused)]
+
+    servers("memory").empty().close()
+    assert asyncio.run(run()) == ["b", "blue whale", [["a"], ["b"]], ["a", "b"]]

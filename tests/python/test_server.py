@@ -41,18 +41,19 @@ def test_json_endpoints_do_what_the_client_does(server, http):
     search_batch (padding as null), delete, compact, checkpoint, drop."""
     assert http.post("/v1/collections", json={"name": "docs", "dim": 2, "metric": "l2"}).json() == {
         "name": "docs", "dim": 2, "metric": "l2", "quantization": "none", "m": 16, "ef_construction": 100,
-        "size": 0}
+        "text": None, "size": 0}
     base = "/v1/collections/docs/"
     assert http.post(base + "add", json={"ids": ["a", "b"], "vectors": [[0, 0], [1, 1]],
                                          "metadata": [{"n": 1}, None]}).status_code == 200
     assert http.post(base + "upsert", json={"ids": ["b"], "vectors": [[2, 2]]}).status_code == 200
     assert http.post(base + "count", json={"where": "n = 1"}).json() == {"count": 1}
     found = http.post(base + "search", json={"vector": [0, 0], "k": 5}).json()
-    assert found == {"ids": ["a", "b"], "distances": [0.0, 8.0], "metadata": [{"n": 1}, {}]}
+    assert found == {"ids": ["a", "b"], "distances": [0.0, 8.0], "metadata": [{"n": 1}, {}], "scores": [0.0, -8.0],
+                     "documents": [None, None]}
     batch = http.post(base + "search_batch", json={"vectors": [[2, 2]], "k": 3}).json()
     assert batch == {"ids": [["b", "a", ""]], "distances": [[0.0, 8.0, None]]}
     got = http.post(base + "get", json={"ids": ["b", "zz"]}).json()
-    assert got == {"records": [{"id": "b", "vector": [2.0, 2.0], "metadata": {}}, None]}
+    assert got == {"records": [{"id": "b", "vector": [2.0, 2.0], "metadata": {}, "document": None}, None]}
     assert http.post(base + "delete", json={"ids": ["a"]}).json() == {"deleted": 1}
     assert http.post(base + "compact").json() == {"reclaimed": 2}  # the deleted and the upserted slots
     assert http.post("/v1/checkpoint").status_code == 200

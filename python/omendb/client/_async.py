@@ -13,14 +13,15 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from .._api import Collection, Filter
-from .._arguments import _check_name
+from .._arguments import _check_name, _text_settings
 from .._errors import ClosedError, InvalidArgumentError
 from .._vector_fields import DEFAULT_FIELD
-from ._calls import Call, CollectionCalls, DatabaseCalls
+from ._calls import Call, CollectionCalls, DatabaseCalls, text_settings_of
 from ._transport import AsyncTransport
 
 # What the planner returns where Collection goes on to use an engine's answer.
-_PLACEHOLDERS = {"search_batch": (np.zeros((0, 0, 1), np.uint32), np.zeros((0, 0), np.float32))}
+_PLACEHOLDERS = {"search_batch": (np.zeros((0, 0, 1), np.uint32), np.zeros((0, 0), np.float32)),
+                 "search_hybrid_batch": []}
 
 
 class _Planner:
@@ -35,7 +36,7 @@ class _Planner:
         self.call: Optional[Call] = None
         self.vector_fields = [(DEFAULT_FIELD, info["dim"], info["metric"], info["m"],
                                info["ef_construction"], info["quantization"])]
-        self.text = (False, "", [], 1.2, 0.75)  # full text is not served over HTTP yet
+        self.text = text_settings_of(info)
 
     @staticmethod
     def search_fast(*arguments) -> None:
@@ -44,8 +45,8 @@ class _Planner:
     def __getattr__(self, method: str) -> Callable:
         build = getattr(self._calls, method)
 
-        def record(*arguments):
-            self.call = build(*arguments)
+        def record(*arguments, **named):
+            self.call = build(*arguments, **named)
             return _PLACEHOLDERS.get(method)
 
         return record
@@ -75,13 +76,13 @@ class AsyncCollection:
         method(Collection(planner))
         return await self._database.send(planner.call)
 
-    async def add(self, ids, vectors, metadata=None) -> None:
+    async def add(self, ids, vectors, metadata=None, documents=None) -> None:
         """As ``Collection.add``: insert records, all or none."""
-        await self._run(lambda c: c.add(ids, vectors, metadata))
+        await self._run(lambda c: c.add(ids, vectors, metadata, documents))
 
-    async def upsert(self, ids, vectors, metadata=None) -> None:
+    async def upsert(self, ids, vectors, metadata=None, documents=None) -> None:
         """As ``Collection.upsert``: insert or replace records, all or none."""
-        await self._run(lambda c: c.upsert(ids, vectors, metadata))
+        await self._run(lambda c: c.upsert(ids, vectors, metadata, documents))
 
     async def delete(self, ids=None, *, where: Filter = None) -> int:
         """As ``Collection.delete``: how many records were deleted."""
@@ -95,15 +96,15 @@ class AsyncCollection:
         """As ``Collection.count``."""
         return await self._run(lambda c: c.count(where))
 
-    async def search(self, vector, k: int = 10, ef: Optional[int] = None, exact: bool = False,
-                     where: Filter = None) -> list:
-        """As ``Collection.search``: the k nearest hits, best first."""
-        return await self._run(lambda c: c.search(vector, k, ef, exact, where))
+    async def search(self, vector=None, k: int = 10, ef: Optional[int] = None, exact: bool = False,
+                     where: Filter = None, *, text: Optional[str] = None, fusion: Any = None) -> list:
+        """As ``Collection.search``: the k best hits (nearest, BM25 or fused), best first."""
+        return await self._run(lambda c: c.search(vector, k, ef, exact, where, text=text, fusion=fusion))
 
-    async def search_batch(self, vectors, k: int = 10, ef: Optional[int] = None, exact: bool = False,
-                           where: Filter = None) -> tuple:
+    async def search_batch(self, vectors=None, k: int = 10, ef: Optional[int] = None, exact: bool = False,
+                           where: Filter = None, *, text: Optional[list] = None, fusion: Any = None) -> tuple:
         """As ``Collection.search_batch``: (ids, distances) arrays of shape (n, k)."""
-        return await self._run(lambda c: c.search_batch(vectors, k, ef, exact, where))
+        return await self._run(lambda c: c.search_batch(vectors, k, ef, exact, where, text=text, fusion=fusion))
 
     async def compact(self) -> int:
         """As ``Collection.compact``: slots reclaimed."""
@@ -129,14 +130,17 @@ class AsyncDatabase:
         return await self._transport.send(call)
 
     async def collection(self, name: str, dim: Optional[int] = None, metric: Optional[str] = None, m: int = 16,
-                         ef_construction: int = 100, quantization: Optional[str] = None) -> AsyncCollection:
+                         ef_construction: int = 100, quantization: Optional[str] = None, *,
+                         text: Any = None) -> AsyncCollection:
         """As ``Database.collection``: get the collection, creating it when dim is given (one round
-        trip; the server runs the embedded checks)."""
+        trip; the server runs the embedded checks). text: as there (True or an omendb.TextField)."""
         _check_name(name)
         for value, what in ((metric, "metric"), (quantization, "quantization")):
             if value is not None and not isinstance(value, str):
                 raise InvalidArgumentError(f"{what} must be a str, got {type(value).__name__}")
-        info = await self.send(DatabaseCalls.open_collection(name, dim, metric, m, ef_construction, quantization))
+        call = DatabaseCalls.open_collection(name, dim, metric, m, ef_construction, quantization,
+                                             _text_settings(text))
+        info = await self.send(call)
         return AsyncCollection(self, info)
 
     async def collections(self) -> list:

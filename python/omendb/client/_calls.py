@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import numpy as np
 
-from .._errors import FilterError, InvalidArgumentError
+from .._errors import FilterError, InvalidArgumentError, NotSupportedError
 from ..server import codec
 from ._records import Hit, Record
 
@@ -61,15 +61,26 @@ def _ignore(body: bytes, content_type: str) -> None:
 
 def _hits(body: bytes, content_type: str) -> list:
     answer = json.loads(body)
-    return [Hit(*hit) for hit in zip(answer["ids"], answer["distances"], answer["metadata"])]
+    count = len(answer["ids"])
+    scores = answer.get("scores") or [None] * count
+    documents = answer.get("documents") or [None] * count
+    return [Hit(*hit) for hit in zip(answer["ids"], answer["distances"], answer["metadata"], scores, documents)]
 
 
 def _records(body: bytes, content_type: str) -> list:
     header, matrix = codec.decode_frame(body, _MAX_FRAME_ROWS, _MAX_FRAME_COLS)
     vectors = iter(np.array(matrix, dtype=np.float32))  # one writable copy; each record holds a row of it
     metadata = iter(header["metadata"])
-    return [None if record_id is None else Record(record_id, next(vectors), next(metadata))
+    documents = iter(header.get("documents") or [None] * len(header["metadata"]))
+    return [None if record_id is None else Record(record_id, next(vectors), next(metadata), next(documents))
             for record_id in header["ids"]]
+
+
+def _hit_lists(body: bytes, content_type: str) -> list:
+    """A batch reply as one list of hits per query (score = -distance; padding dropped)."""
+    ids, distances = _batch(body, content_type)
+    return [[Hit(str(i), float(d), {}) for i, d in zip(row_ids, row) if i != ""]
+            for row_ids, row in zip(ids, distances)]
 
 
 def _batch(body: bytes, content_type: str) -> tuple[np.ndarray, np.ndarray]:
@@ -143,6 +154,41 @@ def _check_filter_value(value: Any) -> None:
         )
 
 
+def text_settings_of(info: dict) -> tuple:
+    """A collection's text settings from its info (null: no text) as the engine gives them:
+    (enabled, stemmer, stop words, k1, b)."""
+    text = info.get("text")
+    if text is None:
+        return (False, "", [], 1.2, 0.75)
+    return (True, text["stemmer"] or "", text["stop_words"], text["k1"], text["b"])
+
+
+def single_vector(fields: list) -> np.ndarray:
+    """The query of the one vector field of a served collection; NotSupportedError for others."""
+    if len(fields) != 1 or fields[0][0] not in ("", "default"):
+        raise NotSupportedError("named vector fields are not available over HTTP yet")
+    return fields[0][1]
+
+
+def json_fusion(fusion: tuple, vector_signals: int) -> dict:
+    """The engine's fusion settings (kind, rrf_k, weights, candidates) as a search body's fusion:
+    weights named "vector" and "text" by their signals' order."""
+    kind, rrf_k, weights, candidates = fusion
+    body: dict = {"kind": kind, "k": rrf_k, "candidates": candidates or None}
+    if weights:
+        names = ["vector"] * vector_signals + ["text"]
+        body["weights"] = dict(zip(names, weights))
+    return body
+
+
+def _batch_reply(body: bytes, content_type: str) -> tuple[np.ndarray, np.ndarray]:
+    """A JSON batch reply (ids and distances as lists, padding null) as Collection.search_batch's arrays."""
+    answer = json.loads(body)
+    ids = np.array(answer["ids"], dtype=str)
+    distances = np.array([[np.inf if d is None else d for d in row] for row in answer["distances"]], np.float32)
+    return ids, distances.reshape(ids.shape)
+
+
 def json_int(value: Any, what: str) -> Any:
     """A NumPy or other integral ``value`` as an int, so JSON carries it; other JSON values pass
     unchanged (the server's check names them); anything else raises InvalidArgumentError."""
@@ -169,10 +215,15 @@ class DatabaseCalls:
         return Call("GET", "/v1/collections/" + quote_name(name), lambda body, _: json.loads(body))
 
     @staticmethod
-    def open_collection(name: str, dim: Any, metric: Any, m: Any, ef_construction: Any, quantization: Any) -> Call:
-        """Get or create, with the checks of Database.collection run by the server."""
+    def open_collection(name: str, dim: Any, metric: Any, m: Any, ef_construction: Any, quantization: Any,
+                        text: Optional[tuple] = None) -> Call:
+        """Get or create, with the checks of Database.collection run by the server. ``text``: the
+        engine's text settings (stemmer, stop words, k1, b), or None."""
         body = {"name": name, "dim": json_int(dim, "dim"), "metric": metric, "m": json_int(m, "m"),
                 "ef_construction": json_int(ef_construction, "ef_construction"), "quantization": quantization}
+        if text is not None:
+            stemmer, stop_words, k1, b = text
+            body["text"] = {"stemmer": stemmer or None, "stop_words": list(stop_words), "k1": k1, "b": b}
         return Call("POST", "/v1/collections", lambda raw, _: json.loads(raw), codec.encode_json(body))
 
     @staticmethod
@@ -209,12 +260,17 @@ class CollectionCalls:
         return Call("GET", "/v1/collections/" + quote_name(self.name), lambda body, _: json.loads(body),
                     collection=self.name)
 
-    def add(self, ids, matrix: np.ndarray, metadata) -> Call:
+    def add(self, ids, matrix: np.ndarray, metadata, documents=None) -> Call:
         header = {"ids": json_ids(ids), "metadata": json_metadata(metadata)}
+        if documents is not None:
+            header["documents"] = list(documents)
         return self._frame("add", header, matrix, _ignore, idempotent=False)
 
-    def upsert(self, ids, matrix: np.ndarray, metadata) -> Call:
-        return self._frame("upsert", {"ids": json_ids(ids), "metadata": json_metadata(metadata)}, matrix, _ignore)
+    def upsert(self, ids, matrix: np.ndarray, metadata, documents=None) -> Call:
+        header = {"ids": json_ids(ids), "metadata": json_metadata(metadata)}
+        if documents is not None:
+            header["documents"] = list(documents)
+        return self._frame("upsert", header, matrix, _ignore)
 
     def delete(self, ids) -> Call:
         return self._json("delete", {"ids": json_ids(ids)}, _field("deleted"), idempotent=False)
@@ -240,6 +296,31 @@ class CollectionCalls:
     def search_batch(self, queries: np.ndarray, k: int, ef: int, exact: bool, where) -> Call:
         header = {"k": k, "ef": ef or None, "exact": exact, "where": json_where(where)}
         return self._frame("search_batch", header, queries, _batch, accept=codec.FRAME_TYPE)
+
+    def search_text(self, text: str, k: int, where) -> Call:
+        return self._json("search", {"text": text, "k": k, "where": json_where(where)}, _hits)
+
+    def search_hybrid(self, vectors: list, text: str, k: int, ef: int, exact: bool, where, fusion: tuple) -> Call:
+        """A hybrid search of the collection's one vector field (a served collection has one)."""
+        header = {"k": k, "ef": ef or None, "exact": exact, "where": json_where(where),
+                  "fusion": json_fusion(fusion, len(vectors))}
+        if text:
+            header["text"] = text
+        if not vectors:
+            return self._json("search", header, _hits)
+        return self._frame("search", header, single_vector(vectors).reshape(1, -1), _hits)
+
+    def search_hybrid_batch(self, queries: list, k: int, ef: int, exact: bool, where, fusion: tuple) -> Call:
+        """The hybrid queries' (ids, distances) arrays; Collection.search_batch's answer."""
+        texts = [text for _, text in queries]
+        vectors = [single_vector(fields) for fields, _ in queries if fields]
+        header = {"k": k, "ef": ef or None, "exact": exact, "where": json_where(where),
+                  "fusion": json_fusion(fusion, 1 if vectors else 0)}
+        if any(texts):
+            header["text"] = texts
+        if not vectors:
+            return self._json("search_batch", header, _batch_reply)
+        return self._frame("search_batch", header, np.stack(vectors), _batch, accept=codec.FRAME_TYPE)
 
     def compact(self) -> Call:
         return self._json("compact", {}, _field("reclaimed"), idempotent=False)

@@ -11,7 +11,8 @@ import numpy as np
 
 from .._errors import ClosedError, NotSupportedError
 from .._vector_fields import DEFAULT_FIELD
-from ._calls import Call, CollectionCalls, DatabaseCalls
+from ._calls import Call, CollectionCalls, DatabaseCalls, text_settings_of
+from ._records import Hit
 from ._transport import SyncTransport
 
 
@@ -33,11 +34,11 @@ class RemoteDatabaseEngine:
     def create_collection(self, name: str, dim: int, metric: str, m: int, ef_construction: int,
                           quantization: str, vector_name: str = DEFAULT_FIELD,
                           more_vectors: tuple = (), text: Optional[tuple] = None) -> "RemoteCollectionEngine":
-        if more_vectors or vector_name != DEFAULT_FIELD or text is not None:
+        if more_vectors or vector_name != DEFAULT_FIELD:
             raise NotSupportedError(
-                "named vector fields and text are not available over HTTP yet: create the "
-                "collection embedded (omendb.open) on the server's machine")
-        call = DatabaseCalls.open_collection(name, dim, metric, m, ef_construction, quantization)
+                "named vector fields are not available over HTTP yet: create the collection "
+                "embedded (omendb.open) on the server's machine")
+        call = DatabaseCalls.open_collection(name, dim, metric, m, ef_construction, quantization, text)
         return RemoteCollectionEngine(self, self.send(call))
 
     def collection_names(self) -> list:
@@ -73,6 +74,7 @@ class RemoteCollectionEngine:
         self.name, self.dim, self.metric, self.quantization = info["name"], info["dim"], info["metric"], \
             info["quantization"]
         self.m, self.ef_construction = info["m"], info["ef_construction"]
+        self.text = text_settings_of(info)
         self._calls = CollectionCalls(self.name)
 
     @property
@@ -80,14 +82,21 @@ class RemoteCollectionEngine:
         """The one vector field of a collection served over HTTP, as the engine describes it."""
         return [(DEFAULT_FIELD, self.dim, self.metric, self.m, self.ef_construction, self.quantization)]
 
-    # Full text is not served over HTTP yet: a collection there has no text index.
-    text = (False, "", [], 1.2, 0.75)
-
     @staticmethod
-    def _no_text(*arguments, **named):
-        raise NotSupportedError("full-text and hybrid search are not available over HTTP yet")
+    def tokenize(text: str) -> list:
+        raise NotSupportedError("tokenize() is not available over HTTP: it runs the server's analyzer")
 
-    search_text = search_hybrid = search_hybrid_batch = tokenize = _no_text
+    def search_text(self, text: str, k: int, where) -> list:
+        return self._send(self._calls.search_text(text, k, where))
+
+    def search_hybrid(self, vectors: list, text: str, k: int, ef: int, exact: bool, where, fusion: tuple) -> list:
+        return self._send(self._calls.search_hybrid(vectors, text, k, ef, exact, where, fusion))
+
+    def search_hybrid_batch(self, queries: list, k: int, ef: int, exact: bool, where, fusion: tuple) -> list:
+        """One list of hits per query (id and distance; Collection.search_batch reads no more)."""
+        ids, distances = self._send(self._calls.search_hybrid_batch(queries, k, ef, exact, where, fusion))
+        return [[Hit(str(i), float(d), {}) for i, d in zip(row_ids, row) if i != ""]
+                for row_ids, row in zip(ids, distances)]
 
     @property
     def closed(self) -> bool:
@@ -103,14 +112,10 @@ class RemoteCollectionEngine:
         return self._send(self._calls.info())["size"]
 
     def add(self, ids, matrix, metadata, documents=None) -> None:
-        if documents is not None:
-            self._no_text()
-        self._send(self._calls.add(ids, matrix, metadata))
+        self._send(self._calls.add(ids, matrix, metadata, documents))
 
     def upsert(self, ids, matrix, metadata, documents=None) -> None:
-        if documents is not None:
-            self._no_text()
-        self._send(self._calls.upsert(ids, matrix, metadata))
+        self._send(self._calls.upsert(ids, matrix, metadata, documents))
 
     def delete(self, ids) -> int:
         return self._send(self._calls.delete(ids))

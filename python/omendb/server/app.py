@@ -46,8 +46,12 @@ _IDS = {"type": "array", "items": {"type": "string"}}
 _WHERE = {"oneOf": [{"type": "object"}, {"type": "string"}], "description": "a filter, see docs/filters.md"}
 _VECTOR = {"type": "array", "items": {"type": "number"}}
 _MATRIX = {"type": "array", "items": _VECTOR}
+_TEXT_FIELD = {"oneOf": [{"type": "boolean"}, {"type": "object"}],
+               "description": "true or {stemmer, stop_words, k1, b}: records carry documents (docs/hybrid.md)"}
+_FUSION = {"type": "object", "description": '{"kind": "rrf" | "weighted", "k", "weights", "candidates"}'}
 _SEARCH = {"k": {"type": "integer", "default": 10}, "ef": {"type": "integer"}, "exact": {"type": "boolean"},
-           "where": _WHERE}
+           "where": _WHERE, "fusion": _FUSION}
+_DOCUMENTS = {"type": "array", "items": {"type": ["string", "null"]}}
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -185,16 +189,17 @@ def create_app(database: Database, api_keys: Sequence[str] = (), limits: Optiona
           handlers.open_collection, body=True,
           spec=_json_body({"name": {"type": "string"}, "dim": {"type": "integer"}, "metric": {"type": "string"},
                            "m": {"type": "integer"}, "ef_construction": {"type": "integer"},
-                           "quantization": {"type": "string"}}, ["name"]))
+                           "quantization": {"type": "string"}, "text": _TEXT_FIELD}, ["name"]))
     route("GET", "/v1/collections/{name:path}", lambda name, **_: handlers.collection_info(db, name),
           handlers.collection_info)
     route("DELETE", "/v1/collections/{name:path}", lambda name, **_: handlers.drop_collection(db, name),
           handlers.drop_collection)
     collection = "/v1/collections/{name}/"
+    write_spec = _json_body({"ids": _IDS, "vectors": _MATRIX, "metadata": {"type": "array"}, "documents": _DOCUMENTS})
     route("POST", collection + "add", lambda name, parsed: handlers.write(db, name, parsed, limits, False),
-          handlers.write, body=True, spec=_json_body({"ids": _IDS, "vectors": _MATRIX, "metadata": {"type": "array"}}))
+          handlers.write, body=True, spec=write_spec)
     route("POST", collection + "upsert", lambda name, parsed: handlers.write(db, name, parsed, limits, True),
-          handlers.write, body=True, spec=_json_body({"ids": _IDS, "vectors": _MATRIX, "metadata": {"type": "array"}}))
+          handlers.write, body=True, spec=write_spec)
     route("POST", collection + "delete", lambda name, parsed: handlers.delete(db, name, parsed, limits),
           handlers.delete, body=True, spec=_json_body({"ids": _IDS, "where": _WHERE}))
     route("POST", collection + "get", lambda name, parsed: handlers.get(db, name, parsed, limits),
@@ -202,9 +207,10 @@ def create_app(database: Database, api_keys: Sequence[str] = (), limits: Optiona
     route("POST", collection + "count", lambda name, parsed: handlers.count(db, name, parsed),
           handlers.count, body=True, spec=_json_body({"where": _WHERE}))
     route("POST", collection + "search", lambda name, parsed: handlers.search(db, name, parsed, limits),
-          handlers.search, body=True, spec=_json_body({"vector": _VECTOR} | _SEARCH))
+          handlers.search, body=True, spec=_json_body({"vector": _VECTOR, "text": {"type": "string"}} | _SEARCH))
     route("POST", collection + "search_batch", lambda name, parsed: handlers.search_batch(db, name, parsed, limits),
-          handlers.search_batch, body=True, spec=_json_body({"vectors": _MATRIX} | _SEARCH))
+          handlers.search_batch, body=True,
+          spec=_json_body({"vectors": _MATRIX, "text": {"type": "array", "items": {"type": "string"}}} | _SEARCH))
     route("POST", collection + "compact", lambda name, **_: handlers.compact(db, name), handlers.compact)
     route("POST", "/v1/checkpoint", lambda **_: handlers.checkpoint(db), handlers.checkpoint)
     route("POST", "/v1/refresh", lambda **_: handlers.refresh(db), handlers.refresh)

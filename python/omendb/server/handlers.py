@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import __version__
 from .._api import Collection, Database
+from .._hybrid import RRF, TextField, Weighted
 from .._errors import InvalidArgumentError, NotFoundError
 from . import codec
 from .errors import CollectionMissing
@@ -64,7 +65,8 @@ def collection_of(database: Database, name: str) -> Collection:
 
 
 def info_of(collection: Collection) -> dict:
-    """A collection's options and size."""
+    """A collection's options (text: null, or its text settings) and size."""
+    text = collection.text
     return {
         "name": collection.name,
         "dim": collection.dim,
@@ -72,8 +74,35 @@ def info_of(collection: Collection) -> dict:
         "quantization": collection.quantization,
         "m": collection.m,
         "ef_construction": collection.ef_construction,
+        "text": None if text is None else {"stemmer": text.stemmer, "stop_words": list(text.stop_words or []),
+                                           "k1": text.k1, "b": text.b},
         "size": len(collection),
     }
+
+
+def _text_field(value: Any) -> Any:
+    """The ``text`` of an open-collection body: null, false, true or {stemmer, stop_words, k1, b}."""
+    if value is None or isinstance(value, bool):
+        return value or None
+    if not isinstance(value, dict):
+        raise InvalidArgumentError(f"text must be true or an object, got {type(value).__name__}")
+    only_fields(value, ("stemmer", "stop_words", "k1", "b"), "text")
+    return TextField(**value)
+
+
+def _fusion(value: Any) -> Any:
+    """The ``fusion`` of a search body: null, "rrf", "weighted" or {kind, k, weights, candidates}."""
+    if value is None or isinstance(value, str):
+        return value
+    if not isinstance(value, dict):
+        raise InvalidArgumentError(f"fusion must be a str or an object, got {type(value).__name__}")
+    only_fields(value, ("kind", "k", "weights", "candidates"), "fusion")
+    kind = value.get("kind", "rrf")
+    if kind == "rrf":
+        return RRF(value.get("k", 60.0), value.get("candidates"))
+    if kind == "weighted":
+        return Weighted(value.get("weights") or {}, candidates=value.get("candidates"))
+    raise InvalidArgumentError(f'fusion kind must be "rrf" or "weighted", got {kind!r}')
 
 
 def server_info(database: Database, limits: Limits) -> Reply:
@@ -90,10 +119,11 @@ def open_collection(database: Database, parsed: Parsed) -> Reply:
     """Get or create a collection: ``Database.collection`` with the body's fields, with its checks
     and messages (an existing collection must match dim, metric and quantization where given)."""
     fields = parsed.fields
-    only_fields(fields, ("name", "dim", "metric", "m", "ef_construction", "quantization"), "collection")
+    only_fields(fields, ("name", "dim", "metric", "m", "ef_construction", "quantization", "text"), "collection")
     options = {key: fields[key] for key in ("m", "ef_construction") if key in fields}
     collection = database.collection(
-        fields.get("name"), fields.get("dim"), fields.get("metric"), quantization=fields.get("quantization"), **options
+        fields.get("name"), fields.get("dim"), fields.get("metric"), quantization=fields.get("quantization"),
+        text=_text_field(fields.get("text")), **options
     )
     return json_reply(info_of(collection))
 
@@ -121,12 +151,13 @@ def _vectors(parsed: Parsed, limits: Limits) -> Any:
 def write(database: Database, name: str, parsed: Parsed, limits: Limits, replace: bool) -> Reply:
     """add (replace=False) or upsert (replace=True) the body's ids, vectors and metadata."""
     call = "upsert" if replace else "add"
-    only_fields(parsed.fields, ("ids", "vectors", "metadata"), call)
+    only_fields(parsed.fields, ("ids", "vectors", "metadata", "documents"), call)
     ids = check_list(parsed.fields, "ids", limits)
     metadata = check_list(parsed.fields, "metadata", limits)
+    documents = check_list(parsed.fields, "documents", limits)
     vectors = _vectors(parsed, limits)
     collection = collection_of(database, name)
-    getattr(collection, call)(ids, vectors, metadata)
+    getattr(collection, call)(ids, vectors, metadata, documents)
     return json_reply({})
 
 
@@ -150,7 +181,8 @@ def get(database: Database, name: str, parsed: Parsed, limits: Limits) -> Reply:
         return json_reply(
             {
                 "records": [
-                    None if r is None else {"id": r.id, "vector": r.vector.tolist(), "metadata": r.metadata}
+                    None if r is None else {"id": r.id, "vector": r.vector.tolist(), "metadata": r.metadata,
+                                            "document": r.document}
                     for r in records
                 ]
             }
@@ -160,6 +192,7 @@ def get(database: Database, name: str, parsed: Parsed, limits: Limits) -> Reply:
     header = {
         "ids": [None if r is None else r.id for r in records],
         "metadata": [r.metadata for r in found],
+        "documents": [r.document for r in found],
     }
     return Reply(codec.encode_frame(header, matrix), codec.FRAME_TYPE)
 
@@ -171,14 +204,19 @@ def count(database: Database, name: str, parsed: Parsed) -> Reply:
 
 
 def _search_args(parsed: Parsed, limits: Limits, call: str, vector_field: str) -> dict:
-    only_fields(parsed.fields, (vector_field, "k", "ef", "exact", "where"), call)
+    only_fields(parsed.fields, (vector_field, "k", "ef", "exact", "where", "text", "fusion"), call)
     check_k_ef(parsed.fields, limits)
-    return {
+    arguments = {
         "k": parsed.fields.get("k", 10),
         "ef": parsed.fields.get("ef"),
         "exact": check_exact(parsed.fields),
         "where": parsed.fields.get("where"),
     }
+    if parsed.fields.get("text") is not None:
+        arguments["text"] = parsed.fields["text"]
+    if parsed.fields.get("fusion") is not None:
+        arguments["fusion"] = _fusion(parsed.fields["fusion"])
+    return arguments
 
 
 def search(database: Database, name: str, parsed: Parsed, limits: Limits) -> Reply:
@@ -198,6 +236,8 @@ def search(database: Database, name: str, parsed: Parsed, limits: Limits) -> Rep
             "ids": [hit.id for hit in hits],
             "distances": [hit.distance for hit in hits],
             "metadata": [hit.metadata for hit in hits],
+            "scores": [hit.score for hit in hits],
+            "documents": [hit.document for hit in hits],
         }
     )
 
@@ -208,7 +248,8 @@ def search_batch(database: Database, name: str, parsed: Parsed, limits: Limits) 
     distances as nested lists, padding distances as null."""
     arguments = _search_args(parsed, limits, "search_batch", "vectors")
     vectors = _vectors(parsed, limits)
-    rows = len(vectors) if isinstance(vectors, (list, np.ndarray)) else 0
+    texts = arguments.get("text")
+    rows = len(vectors) if isinstance(vectors, (list, np.ndarray)) else len(texts) if isinstance(texts, list) else 0
     k = arguments["k"]
     if isinstance(k, int) and rows * k > limits.max_results:
         raise InvalidArgumentError(
