@@ -8,7 +8,7 @@
 #   bash scripts/fuzz.sh [SECONDS]        (make fuzz: FUZZ_SECONDS, default 300)
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 seconds=${1:-60}
-targets=(log_reader snapshot manifest metadata filter_string)
+targets=(log_reader snapshot manifest metadata filter_string text_analyzer text_index)
 build=build/fuzz
 
 # Prints the version suffix of a clang able to build the project ("-19", or "" for plain clang):
