@@ -35,9 +35,9 @@ constexpr std::uint32_t kMoreDim = 3;
 constexpr std::string_view kMissingCollection = "gone";
 
 // The dimensions callback of the decoder: fixed, with one unknown collection.
-std::optional<std::vector<std::uint32_t>> dims_of(std::string_view name) {
+std::optional<FieldShapes> shapes_of(std::string_view name) {
   if (name == kMissingCollection) return std::nullopt;
-  return std::vector<std::uint32_t>{kDim, kMoreDim};
+  return FieldShapes{.dims = {kDim, kMoreDim}, .sparse_fields = 2};
 }
 
 // Stores `value` little-endian at bytes[offset, offset + 4).
@@ -77,7 +77,7 @@ std::vector<std::byte> with_fixed_checksums(std::span<const std::byte> file) {
 
 // Decodes `record` as a journal record and checks what decodes.
 void decode(const storage::LogRecord& record) {
-  Result<JournalEntry> entry = decode_journal_record(record, dims_of);
+  Result<JournalEntry> entry = decode_journal_record(record, shapes_of);
   if (!entry.is_ok()) {
     require(entry.status().code() == StatusCode::kCorruption, "a bad record is not kCorruption");
     return;

@@ -4,7 +4,7 @@
 // replace it. The manifest entry passed along carries the input's real size and crc32c, so the
 // structural checks behind the checksum are what is fuzzed. A snapshot that loads must be usable:
 // the target checks the generation's invariants, then reads every id and metadata record, runs
-// each kind of search, queries the payload index and writes to the index (an insert, a delete
+// each kind of search (sparse fields' too), queries the payload index and writes to the index (an insert, a delete
 // with repair, a compaction), so that a check the loader missed shows up as a sanitizer report.
 #include <algorithm>
 #include <cstdint>
@@ -65,6 +65,10 @@ void check_generation(const Generation& g) {
   require(g.payload.live().size() == index.live_size(), "payload index and index disagree");
   for (const std::unique_ptr<HnswIndex>& field : g.more) {
     require(field->size() == slots, "a vector field and the index disagree on the slots");
+  }
+  for (const SparseColumn& column : g.sparse) {
+    require(check_sparse_column(column, index).empty(), "a sparse field disagrees with the index");
+    require(column.index.check().is_ok(), "a loaded sparse index is inconsistent");
   }
   for (std::uint32_t slot = 0; slot < slots; ++slot) {
     if (index.is_deleted(slot)) {
@@ -154,6 +158,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_hits(*field, hits);
     field->search(more_query, 5, 16, true, hits);
     check_hits(*field, hits);
+  }
+  const text::SparseEntry sparse_query[] = {{1, 1.0f}, {5, -0.5f}, {7, 2.0f}};
+  for (const SparseColumn& column : g.value()->sparse) {
+    std::vector<text::TextHit> hits;
+    require(column.index.search(sparse_query, 5, {}, hits).is_ok(), "a sparse search failed");
+    for (const text::TextHit& hit : hits) {
+      require(hit.slot < column.rows.size() && column.rows[hit.slot].has_value() &&
+                  !g.value()->index->is_deleted(hit.slot),
+              "a sparse search returned a slot without a live vector");
+    }
   }
   write(*g.value()->index, query);
   return 0;

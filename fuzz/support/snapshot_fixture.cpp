@@ -52,9 +52,31 @@ Status fill(Collection& collection, const FixtureShape& shape) {
   }
   std::vector<FieldRows> more_vectors;
   if (shape.with_second_field) more_vectors.push_back({.field = 1, .present = present, .vectors = more});
+  // Sparse vectors of 1 to 3 entries at increasing indices, weights of both signs.
+  std::vector<std::uint8_t> has_terms;
+  std::vector<std::uint32_t> lengths;
+  std::vector<std::uint32_t> indices;
+  std::vector<float> weights;
+  for (std::size_t i = 0; i < shape.records; ++i) {
+    has_terms.push_back(i % 3 != 2);
+    if (!has_terms.back()) continue;
+    lengths.push_back(static_cast<std::uint32_t>(1 + i % 3));
+    for (std::uint32_t e = 0; e < lengths.back(); ++e) {
+      indices.push_back(static_cast<std::uint32_t>(i % 7) + 5 * e);
+      weights.push_back(static_cast<float>(i % 5) * 0.5f - 0.75f);
+    }
+  }
+  std::vector<SparseRows> sparse;
+  if (shape.with_second_field) {
+    sparse.push_back(
+        {.present = has_terms, .lengths = lengths, .indices = indices, .values = weights});
+  }
   const std::vector<std::string_view> id_views(ids.begin(), ids.end());
-  const RecordBatch batch{
-      .ids = id_views, .vectors = vectors, .metadata = metadata, .more_vectors = more_vectors};
+  const RecordBatch batch{.ids = id_views,
+                          .vectors = vectors,
+                          .metadata = metadata,
+                          .more_vectors = more_vectors,
+                          .sparse = sparse};
   if (Status status = collection.add(batch); !status.is_ok()) return status;
   if (shape.delete_every == 0) return Status::ok();
   std::vector<std::string_view> doomed;
@@ -81,6 +103,7 @@ Status write_database(const std::string& dir, const FixtureShape& shape) {
                                                .metric = shape.metric,
                                                .m = 4,
                                                .ef_construction = 16});
+    collection_options.sparse_vectors.push_back("terms");
   }
   Result<std::shared_ptr<Collection>> collection =
       db.value()->create_collection(kCollection, collection_options);

@@ -19,7 +19,8 @@ struct FixtureShape {
                                  // so no compaction runs and deleted slots stay in the files)
   Metric metric = Metric::kL2;   // the collection's metric (dim is always kFixtureDim)
   bool with_second_field = true;  // a second vector field, "more" (kFixtureMoreDim, same
-                                  // metric), which every fourth record lacks
+                                  // metric), which every fourth record lacks, and a sparse
+                                  // field, "terms", which every third record lacks
 };
 
 inline constexpr std::size_t kFixtureDim = 4;

@@ -41,6 +41,14 @@ struct BatchHits {
   std::vector<float> distances;  // queries * k; +infinity where fewer than k records exist
 };
 
+// A sparse vector: weights at some indices (SPLADE-style {token id: weight}); indices strictly
+// increase, values are finite.
+struct SparseVector {
+  std::vector<std::uint32_t> indices;
+  std::vector<float> values;  // one per index
+  friend bool operator==(const SparseVector&, const SparseVector&) = default;
+};
+
 // A stored record, as get() returns it.
 struct Record {
   std::string id;
@@ -50,6 +58,9 @@ struct Record {
   // stored, or nothing when the record lacks that field.
   std::vector<std::optional<std::vector<float>>> more_vectors;
   std::optional<std::string> document;  // its text, when the collection has text and it has one
+  // One entry per sparse field (CollectionOptions::sparse_vectors, in order): its vector, or
+  // nothing when the record lacks that field.
+  std::vector<std::optional<SparseVector>> sparse;
 };
 
 // The rows of a batch for one of a collection's further vector fields. Spans outlive the call.
@@ -57,6 +68,15 @@ struct FieldRows {
   std::size_t field = 0;                       // the field's number: 1 to field_count() - 1
   std::span<const std::uint8_t> present = {};  // a 0/1 flag per record of the batch; empty = all 1
   std::span<const float> vectors = {};         // a row of the field's dim per present record
+};
+
+// The sparse vectors of a batch for one of a collection's sparse fields. Spans outlive the call.
+struct SparseRows {
+  std::size_t field = 0;                       // the field's number in sparse_vectors
+  std::span<const std::uint8_t> present = {};  // a 0/1 flag per record of the batch; empty = all 1
+  std::span<const std::uint32_t> lengths = {}; // entries of each present record's vector
+  std::span<const std::uint32_t> indices = {}; // the present records' indices, one after another
+  std::span<const float> values = {};          // one per index
 };
 
 // A batch of records to insert. All spans must outlive the call.
@@ -71,6 +91,16 @@ struct RecordBatch {
   // one (the others' entries are ignored).
   std::span<const std::string_view> documents = {};
   std::span<const std::uint8_t> has_document = {};
+  // Sparse fields, each at most once; a field not listed is absent from every record.
+  std::span<const SparseRows> sparse = {};
+};
+
+// One sparse query of a hybrid search: weights at indices (strictly increasing, finite) for the
+// sparse field `field`. Spans must outlive the call.
+struct SparseQuery {
+  std::string_view field;
+  std::span<const std::uint32_t> indices;
+  std::span<const float> values;
 };
 
 // One vector query of a hybrid search: a query vector for the vector field `field` ("" = the
@@ -80,10 +110,12 @@ struct VectorQuery {
   std::span<const float> vector;
 };
 
-// A hybrid search: any number of vector queries and, unless `text` is empty, a BM25 text query,
-// whose rankings are fused (FusionOptions). Views must outlive the call.
+// A hybrid search: any number of vector and sparse queries and, unless `text` is empty, a BM25
+// text query, whose rankings are fused (FusionOptions; signals in the order vectors, sparse,
+// text). Views must outlive the call.
 struct HybridQuery {
   std::span<const VectorQuery> vectors = {};
+  std::span<const SparseQuery> sparse = {};
   std::string_view text = {};
   FusionOptions fusion = {};
 };
@@ -156,9 +188,19 @@ class Collection {
   // block-max WAND over the query terms' posting lists (tens of microseconds for a few terms).
   Result<std::vector<Hit>> search_text(std::string_view query, const SearchOptions& options) const;
 
+  // The k records whose sparse vectors in field `query.field` have the largest inner products
+  // with the query (only records sharing an index with it), best first, among options.filter's
+  // matches when it is set; hits carry .score (the inner product), .distance = -score, metadata
+  // and document. options.ef, .exact and .vector_field do not apply. kInvalidArgument for an
+  // unknown sparse field, an empty query, or indices that do not strictly increase or values
+  // that are not finite. Cost: block-max WAND over the query indices' posting lists.
+  Result<std::vector<Hit>> search_sparse(const SparseQuery& query,
+                                         const SearchOptions& options) const;
+
   // The k best records by the fusion of several rankings (docs/hybrid.md): each vector query
   // (search() of its field with k = fusion.candidates_for(k), options.ef raised to it, options
-  // .exact and options.filter as given) and the text query (search_text() likewise), fused by
+  // .exact and options.filter as given), each sparse query (search_sparse() likewise) and the
+  // text query (search_text() likewise), fused by
   // fuse() in db/fusion.h. Hits carry the fused .score, .distance = -score, metadata and document;
   // with a single signal, its own top k and scores come back unfused.
   // kInvalidArgument when there is no signal, the fusion options are out of range, or any single

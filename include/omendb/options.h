@@ -74,6 +74,10 @@ struct CollectionOptions {
   std::string vector_name = "default";             // the first vector field's name
   std::vector<VectorFieldOptions> more_vectors;     // further fields, in declaration order
   TextOptions text;                                 // full-text search, off by default
+  // Sparse vector fields ({index: weight}, scored by inner product through an inverted index),
+  // by name, in declaration order; a record may lack any of them (docs/hybrid.md, "Sparse
+  // vectors"). Names follow the rules of vector field names and differ from them.
+  std::vector<std::string> sparse_vectors;
 
   static constexpr std::size_t kMaxDim = 65536;
   static constexpr std::uint32_t kMaxM = 128;
@@ -89,6 +93,8 @@ struct CollectionOptions {
   // The number of the field named `name` (0 for the first; "" also means the first), or nothing.
   // Cost: O(field_count()) string compares.
   std::optional<std::size_t> field_number(std::string_view name) const noexcept;
+  // The number of the sparse field named `name` (its index in sparse_vectors), or nothing.
+  std::optional<std::size_t> sparse_number(std::string_view name) const noexcept;
 };
 
 struct FilterExpr;  // a metadata filter (src/filter/expression.h)

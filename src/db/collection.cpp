@@ -68,6 +68,7 @@ std::shared_ptr<Generation> empty_generation(const CollectionOptions& options) {
                                                   index_params(options, field)));
   }
   if (options.text.enabled) g->text = std::make_unique<TextColumn>();
+  g->sparse.resize(options.sparse_vectors.size());
   return g;
 }
 
@@ -110,7 +111,8 @@ Status Collection::State::check_batch(const RecordBatch& batch) const {
                                       std::to_string(kMaxIdBytes));
     }
   }
-  return check_more_vectors(batch);
+  if (Status status = check_more_vectors(batch); !status.is_ok()) return status;
+  return check_sparse(batch);
 }
 
 Status Collection::State::check_more_vectors(const RecordBatch& batch) const {
@@ -247,6 +249,9 @@ Status Collection::State::write(const RecordBatch& batch, bool replace, Origin o
   if (Status status = check_writable(origin); !status.is_ok()) return status;
   if (Status status = check_new_ids(batch.ids, replace); !status.is_ok()) return status;
   const LoggedFields fields(batch, options);
+  std::vector<SparseRows> sparse(batch.sparse.begin(), batch.sparse.end());
+  std::sort(sparse.begin(), sparse.end(),
+            [](const SparseRows& x, const SparseRows& y) { return x.field < y.field; });
   const storage::WriteBatch logged{
       .kind = replace ? storage::WriteKind::kUpsert : storage::WriteKind::kAdd,
       .dim = static_cast<std::uint32_t>(options.dim),
@@ -256,6 +261,8 @@ Status Collection::State::write(const RecordBatch& batch, bool replace, Origin o
       .more_vectors = fields.blocks,
       .documents = batch.documents,
       .has_document = batch.has_document,
+      .sparse = sparse,
+      .sparse_fields = options.sparse_vectors.size(),
   };
   if (Status status = log(logged, origin); !status.is_ok()) return status;
 
@@ -296,6 +303,7 @@ Status Collection::State::write(const RecordBatch& batch, bool replace, Origin o
     index_documents(g, batch, first, terms.value());
     for (std::size_t i = 0; i < n; ++i) g.index_payload(static_cast<std::uint32_t>(first + i));
     write_more_vectors(g, batch, first);
+    write_sparse(g, batch, first);
     index.publish(first + n);
     for (const std::unique_ptr<HnswIndex>& field : g.more) field->publish(first + n);
     live.store(index.live_size());
@@ -326,6 +334,7 @@ std::size_t Collection::State::compact() {
     fresh->more.push_back(field->compacted_to(compacted.kept, *pool));
   }
   fresh->text = compacted_text(*old, compacted.kept);
+  fresh->sparse = compacted_sparse(*old, compacted.kept);
   std::size_t id_bytes = 0;
   for (std::uint32_t slot : compacted.kept) id_bytes += old->ids.id(slot).size();
   fresh->ids.reserve(compacted.kept.size(), id_bytes);
@@ -442,6 +451,7 @@ Result<std::vector<std::optional<Record>>> Collection::get(
     record.vector.assign(row, row + dim);
     if (g.has_metadata) record.metadata = g.metadata[*slot];
     record.more_vectors = State::more_vectors_of(g, *slot);
+    record.sparse = State::sparse_of(g, *slot);
     if (g.text) record.document = g.text->documents[*slot];
   }
   return records;

@@ -33,6 +33,13 @@ FilterPlan Collection::State::plan(const Generation& g, const SearchOptions& opt
                               g.index->graph().max_degree(0));
 }
 
+bool Collection::State::plan_accepts(const Generation& g, const FilterPlan& plan,
+                                     const FilterExpr& filter, std::uint32_t slot) {
+  const FilterMatches& found = *plan.matches;
+  const bool candidate = found.walk ? found.dense.contains(slot) : found.candidates.contains(slot);
+  return candidate && (found.exact || matches(filter, g.metadata_of(slot)));
+}
+
 void Collection::State::filtered_search(const Generation& g, const HnswIndex& index,
                                         std::span<const float> query,
                                         const SearchOptions& options, const FilterPlan& plan,
@@ -78,6 +85,7 @@ Result<std::vector<Record>> Collection::find(const FilterExpr& filter, std::size
     record.vector.assign(row, row + s.options.dim);
     record.metadata = g.metadata_of(slot);
     record.more_vectors = State::more_vectors_of(g, slot);
+    record.sparse = State::sparse_of(g, slot);
     if (g.text) record.document = g.text->documents[slot];
   }
   return records;

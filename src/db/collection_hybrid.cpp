@@ -9,9 +9,11 @@ Result<std::vector<Hit>> Collection::search_hybrid(const HybridQuery& query,
   const State& s = *state_;
   if (s.closed.load()) return closed_error(s.name);
   if (Status status = options.validate(); !status.is_ok()) return status;
-  const std::size_t signals = query.vectors.size() + (query.text.empty() ? 0 : 1);
+  const std::size_t signals =
+      query.vectors.size() + query.sparse.size() + (query.text.empty() ? 0 : 1);
   if (signals == 0) {
-    return Status::invalid_argument("a hybrid search needs a vector query or a text query");
+    return Status::invalid_argument(
+        "a hybrid search needs a vector query, a sparse query or a text query");
   }
   if (Status status = query.fusion.validate(signals); !status.is_ok()) return status;
   SearchOptions each = options;
@@ -22,6 +24,11 @@ Result<std::vector<Hit>> Collection::search_hybrid(const HybridQuery& query,
   for (const VectorQuery& vector : query.vectors) {
     each.vector_field = vector.field;
     Result<std::vector<Hit>> hits = search(vector.vector, each);
+    if (!hits.is_ok()) return hits.status();
+    rankings.push_back(std::move(hits).value());
+  }
+  for (const SparseQuery& sparse : query.sparse) {
+    Result<std::vector<Hit>> hits = search_sparse(sparse, each);
     if (!hits.is_ok()) return hits.status();
     rankings.push_back(std::move(hits).value());
   }

@@ -80,6 +80,19 @@ struct Collection::State {
   // when `old` has none.
   static std::unique_ptr<TextColumn> compacted_text(const Generation& old,
                                                     std::span<const std::uint32_t> kept);
+  // Ok when batch.sparse names each sparse field at most once, each block well formed for the
+  // batch (storage::sparse_rows_problem); kInvalidArgument naming the field otherwise.
+  Status check_sparse(const RecordBatch& batch) const;
+  // Stores and indexes the sparse vectors of a checked batch, written to slots [first, first + n);
+  // every sparse column grows to first + n slots. Caller: the writer, holding records_mutex
+  // exclusively.
+  static void write_sparse(Generation& g, const RecordBatch& batch, std::size_t first);
+  // The sparse columns of `old` with only the slots `kept` (increasing), renumbered in order.
+  static std::vector<SparseColumn> compacted_sparse(const Generation& old,
+                                                    std::span<const std::uint32_t> kept);
+  // Record::sparse of the record in `slot`. Caller holds records_mutex shared.
+  static std::vector<std::optional<SparseVector>> sparse_of(const Generation& g,
+                                                            std::uint32_t slot);
   // The terms of a text query; kInvalidArgument when the collection has no text, the query is
   // empty or blank, or it is not valid UTF-8.
   Result<std::vector<std::string>> query_terms(std::string_view query) const;
@@ -90,6 +103,9 @@ struct Collection::State {
   // A hit for the record in `slot` (id, metadata, document; no distance or score). Caller holds
   // records_mutex shared.
   static Hit hit_of(const Generation& g, std::uint32_t slot);
+  // Hits for the scored slots `found` (an inverted index's answer), with .score and .distance =
+  // -score. Caller holds records_mutex shared.
+  static std::vector<Hit> scored_hits(const Generation& g, std::span<const text::TextHit> found);
   // Record::more_vectors of the record in `slot`. Caller holds records_mutex shared.
   static std::vector<std::optional<std::vector<float>>> more_vectors_of(const Generation& g,
                                                                         std::uint32_t slot);
@@ -117,6 +133,10 @@ struct Collection::State {
   // How to answer options.filter on `g`: its matches come from g's cache when the same filter was
   // searched since the last write. Caller holds records_mutex shared.
   FilterPlan plan(const Generation& g, const SearchOptions& options) const;
+  // Whether the live `slot` of g matches `filter`, whose matches `plan` holds (a search over an
+  // inverted index asks this of each candidate). Caller holds records_mutex shared.
+  static bool plan_accepts(const Generation& g, const FilterPlan& plan, const FilterExpr& filter,
+                           std::uint32_t slot);
   // The k nearest matches of options.filter by `plan` in `index` (one of g's fields). Caller
   // holds records_mutex shared.
   void filtered_search(const Generation& g, const HnswIndex& index, std::span<const float> query,

@@ -4,7 +4,6 @@
 #include <algorithm>
 
 #include "db/collection_state.h"
-#include "filter/evaluate.h"
 
 namespace omendb {
 namespace {
@@ -125,12 +124,17 @@ Result<std::vector<Hit>> Collection::search_text(std::string_view query,
   std::vector<text::TextHit> found;
   if (Status status = s.text_search(*g, terms.value(), options, found); !status.is_ok())
     return status;
+  return State::scored_hits(*g, found);
+}
+
+std::vector<Hit> Collection::State::scored_hits(const Generation& g,
+                                                std::span<const text::TextHit> found) {
   std::vector<Hit> hits;
   hits.reserve(found.size());
-  for (const text::TextHit& text_hit : found) {
-    Hit& hit = hits.emplace_back(State::hit_of(*g, text_hit.slot));
-    hit.score = text_hit.score;
-    hit.distance = -text_hit.score;
+  for (const text::TextHit& scored : found) {
+    Hit& hit = hits.emplace_back(hit_of(g, scored.slot));
+    hit.score = scored.score;
+    hit.distance = -scored.score;
   }
   return hits;
 }
@@ -168,15 +172,9 @@ Status Collection::State::text_search(const Generation& g, std::span<const std::
   const text::Bm25Params params = bm25_params(this->options);
   if (options.filter == nullptr) return g.text->index.search(terms, options.k, params, out);
   const FilterPlan plan = this->plan(g, options);
-  const FilterMatches& found = *plan.matches;
-  const FilterExpr& filter = *options.filter;
   return g.text->index.search(
       terms, options.k, params,
-      [&](std::uint32_t slot) {
-        const bool candidate =
-            found.walk ? found.dense.contains(slot) : found.candidates.contains(slot);
-        return candidate && (found.exact || matches(filter, g.metadata_of(slot)));
-      },
+      [&](std::uint32_t slot) { return plan_accepts(g, plan, *options.filter, slot); },
       out);
 }
 

@@ -94,12 +94,15 @@ Status apply(Database::State& db, const JournalEntry& entry, CollectionMap& coll
         {.field = block.field, .present = block.present, .vectors = block.vectors});
   }
   const std::vector<std::string_view> documents(batch.documents.begin(), batch.documents.end());
+  std::vector<SparseRows> sparse;
+  for (const storage::DecodedSparseBlock& block : batch.sparse) sparse.push_back(block.rows());
   const RecordBatch records{.ids = ids,
                             .vectors = batch.vectors,
                             .metadata = batch.metadata,
                             .more_vectors = more_vectors,
                             .documents = documents,
-                            .has_document = batch.has_document};
+                            .has_document = batch.has_document,
+                            .sparse = sparse};
   const bool replace = batch.kind == storage::WriteKind::kUpsert;
   Status status = collection.write(records, replace, CollectionState::Origin::kLog);
   return status.is_ok() ? status : replay_error(entry, status);
@@ -129,11 +132,11 @@ Result<LogEnd> replay_log(Database::State& db, const fs::path& path, std::uint64
   Result<storage::LogReader> opened = storage::LogReader::open(*db.env, path);
   if (!opened.is_ok()) return opened.status();
   storage::LogReader reader = std::move(opened).value();
-  const FieldDimsOf dims_of = [&collections](std::string_view name) {
+  const FieldShapesOf shapes_of = [&collections](std::string_view name) {
     auto found = collections.find(name);
     return found == collections.end()
                ? std::nullopt
-               : std::optional<std::vector<std::uint32_t>>(field_dims(found->second->options()));
+               : std::optional<FieldShapes>(field_shapes(found->second->options()));
   };
   storage::LogRecord record;
   while (true) {
@@ -141,7 +144,7 @@ Result<LogEnd> replay_log(Database::State& db, const fs::path& path, std::uint64
     if (!more.is_ok()) return more.status();
     if (!more.value()) break;
     if (record.lsn <= after_lsn) continue;
-    Result<JournalEntry> entry = decode_journal_record(record, dims_of);
+    Result<JournalEntry> entry = decode_journal_record(record, shapes_of);
     if (!entry.is_ok()) return Status(entry.status().code(), path.string() + ": " + entry.status().message());
     if (Status status = apply(db, entry.value(), collections); !status.is_ok()) {
       return Status(status.code(), path.string() + ": " + status.message());

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "collections/id_map.h"
+#include "db/sparse_column.h"
 #include "db/text_column.h"
 #include "filter/match_cache.h"
 #include "filter/payload_index.h"
@@ -41,6 +42,12 @@ struct Generation {
     }
     payload.remove(slot, metadata_of(slot));
     if (has_metadata) metadata[slot] = Metadata{};
+    for (SparseColumn& column : sparse) {
+      if (slot >= column.rows.size() || !column.rows[slot]) continue;
+      // The entries are those add() got for the live slot, so remove() succeeds.
+      (void)column.index.remove(slot, *column.rows[slot]);
+      column.rows[slot].reset();
+    }
   }
 
   // The first vector field's index: its slots are the records', its deleted flags say which are
@@ -55,6 +62,7 @@ struct Generation {
   std::vector<Metadata> metadata;  // by slot, once has_metadata
   PayloadIndex payload;            // metadata values -> slots, for filters
   std::unique_ptr<TextColumn> text;  // null unless the collection has text enabled
+  std::vector<SparseColumn> sparse;  // one per sparse field (CollectionOptions::sparse_vectors)
   mutable FilterMatchCache filter_matches;  // of the filters searched lately (thread-safe)
 };
 

@@ -72,22 +72,28 @@ Status get_options(ByteReader& in, std::uint64_t lsn, CollectionOptions& out) {
     if (std::string problem = storage::get_text_options(in, out.text); !problem.empty())
       return corrupt(lsn, problem);
   }
+  // Records written before sparse vectors existed end here: no sparse field.
+  if (in.remaining() != 0) {
+    if (std::string problem = storage::get_sparse_fields(in, out); !problem.empty())
+      return corrupt(lsn, problem);
+  }
   if (Status status = out.validate(); !status.is_ok()) return corrupt(lsn, status.message());
   return Status::ok();
 }
 
 }  // namespace
 
-std::vector<std::uint32_t> field_dims(const CollectionOptions& options) {
-  std::vector<std::uint32_t> dims{static_cast<std::uint32_t>(options.dim)};
+FieldShapes field_shapes(const CollectionOptions& options) {
+  FieldShapes shapes{.dims = {static_cast<std::uint32_t>(options.dim)},
+                     .sparse_fields = options.sparse_vectors.size()};
   for (const VectorFieldOptions& field : options.more_vectors) {
-    dims.push_back(static_cast<std::uint32_t>(field.dim));
+    shapes.dims.push_back(static_cast<std::uint32_t>(field.dim));
   }
-  return dims;
+  return shapes;
 }
 
 Result<JournalEntry> decode_journal_record(const storage::LogRecord& record,
-                                           const FieldDimsOf& dims_of) {
+                                           const FieldShapesOf& shapes_of) {
   JournalEntry entry;
   entry.lsn = record.lsn;
   ByteReader in(record.payload);
@@ -95,11 +101,12 @@ Result<JournalEntry> decode_journal_record(const storage::LogRecord& record,
     case JournalRecordType::kWrite: {
       entry.type = JournalRecordType::kWrite;
       if (Status s = get_name(in, true, record.lsn, entry.collection); !s.is_ok()) return s;
-      const std::optional<std::vector<std::uint32_t>> dims = dims_of(entry.collection);
-      if (!dims) return corrupt(record.lsn, "write to unknown collection '" + entry.collection + "'");
+      const std::optional<FieldShapes> shapes = shapes_of(entry.collection);
+      if (!shapes) return corrupt(record.lsn, "write to unknown collection '" + entry.collection + "'");
       Result<storage::DecodedBatch> batch =
           storage::decode_write_batch(std::span(record.payload).subspan(in.offset()),
-                                      dims->front(), std::span(*dims).subspan(1));
+                                      shapes->dims.front(), std::span(shapes->dims).subspan(1),
+                                      shapes->sparse_fields);
       if (!batch.is_ok()) return corrupt(record.lsn, batch.status().message());
       entry.batch = std::move(batch).value();
       return entry;
@@ -158,6 +165,7 @@ Status Journal::log_create(std::string_view collection, const CollectionOptions&
     writer.put_u32(storage::manifest::quantization_code(options.quantization));
     storage::put_vector_fields(options, writer);
     storage::put_text_options(options.text, writer);
+    storage::put_sparse_fields(options, writer);
     return Status::ok();
   });
 }

@@ -40,19 +40,23 @@ struct JournalEntry {
   storage::DecodedBatch batch;  // kWrite only
 };
 
-// The dimensions of the vector fields (the first field's first) of the collection called `name`
-// at this point of the log, or nothing when no such collection exists (a write to it is then
-// corruption).
-using FieldDimsOf =
-    std::function<std::optional<std::vector<std::uint32_t>>(std::string_view name)>;
-// The dimensions of the vector fields of a collection built with `options`, the first field's first.
-std::vector<std::uint32_t> field_dims(const CollectionOptions& options);
+// What a write batch's fields must look like: the dimensions of the vector fields (the first
+// field's first) and the number of sparse fields.
+struct FieldShapes {
+  std::vector<std::uint32_t> dims;
+  std::size_t sparse_fields = 0;
+};
+// The field shapes of the collection called `name` at this point of the log, or nothing when no
+// such collection exists (a write to it is then corruption).
+using FieldShapesOf = std::function<std::optional<FieldShapes>(std::string_view name)>;
+// The field shapes of a collection built with `options`.
+FieldShapes field_shapes(const CollectionOptions& options);
 
 // Decodes `record`, read as untrusted input: kCorruption ("log record at lsn <n>: <what>") on an
 // unknown type, a bad name or options, a write to an unknown collection or any batch error.
 // Cost: O(payload bytes).
 Result<JournalEntry> decode_journal_record(const storage::LogRecord& record,
-                                           const FieldDimsOf& dims_of);
+                                           const FieldShapesOf& shapes_of);
 
 class Journal {
  public:

@@ -136,6 +136,20 @@ Status CollectionOptions::validate() const {
     const Status status = validate_field(more_vectors[i - 1], "vector field '" + name + "': ");
     if (!status.is_ok()) return status;
   }
+  if (field_count() + sparse_vectors.size() > kMaxVectorFields) {
+    return Status::invalid_argument("a collection holds at most " +
+                                    std::to_string(kMaxVectorFields) +
+                                    " vector fields, sparse ones included");
+  }
+  for (std::size_t i = 0; i < sparse_vectors.size(); ++i) {
+    const std::string& name = sparse_vectors[i];
+    if (const std::string problem = field_name_problem(name); !problem.empty()) {
+      return Status::invalid_argument("sparse vector field name '" + name + "' " + problem);
+    }
+    if (name == vector_name || field_number(name) != std::nullopt || sparse_number(name) != i) {
+      return Status::invalid_argument("vector field name '" + name + "' is declared twice");
+    }
+  }
   return validate_text(text);
 }
 
@@ -153,6 +167,13 @@ std::optional<std::size_t> CollectionOptions::field_number(std::string_view name
   if (name.empty() || name == vector_name) return 0;
   for (std::size_t i = 0; i < more_vectors.size(); ++i) {
     if (more_vectors[i].name == name) return i + 1;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::size_t> CollectionOptions::sparse_number(std::string_view name) const noexcept {
+  for (std::size_t i = 0; i < sparse_vectors.size(); ++i) {
+    if (sparse_vectors[i] == name) return i;
   }
   return std::nullopt;
 }

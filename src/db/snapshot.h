@@ -22,7 +22,10 @@
 // and, for each further vector field f = 1, 2, ... (CollectionOptions::more_vectors), a vectors
 // file "<file number>.vectors-<f>" and a graph file "<file number>.graph-<f>" laid out as above,
 // with the collection's slots: a record that lacks the field has a zero row there and its slot is
-// deleted in that graph.
+// deleted in that graph; and for each sparse field s = 0, 1, ... (CollectionOptions::
+// sparse_vectors) a file "<file number>.sparse-<s>":
+//   sparse  := magic "OMENDBSP" | version u32 | slots u32
+//              | the vectors as db/sparse_column.h encodes them (its index is rebuilt at load)
 //
 // Thread safety: write_snapshot reads a generation no writer changes meanwhile (the caller holds
 // the collection's write lock); searches may run concurrently. load_snapshot shares nothing.
@@ -66,11 +69,18 @@ inline constexpr std::array<FileKind, 5> kFileKinds{kVectors, kGraph, kIds, kMet
 // A collection with text has these two as well, after the five above.
 inline constexpr FileKind kDocuments{"documents", "OMENDBDC"};
 inline constexpr FileKind kText{"text", "OMENDBTI"};
+// One per sparse field, named with sparse_suffix().
+inline constexpr FileKind kSparse{"sparse", "OMENDBSP"};
 
 // The name suffix of the file of `kind` (kVectors or kGraph) of further vector field `field`
 // (>= 1): "<kind suffix>-<field>". Its layout is the kind's.
 inline std::string field_suffix(const FileKind& kind, std::size_t field) {
   return std::string(kind.suffix) + "-" + std::to_string(field);
+}
+
+// The name suffix of the file of sparse field `field` (from 0): "sparse-<field>".
+inline std::string sparse_suffix(std::size_t field) {
+  return std::string(kSparse.suffix) + "-" + std::to_string(field);
 }
 
 // Header sizes: magic, version, then each kind's fields.
@@ -90,7 +100,7 @@ inline constexpr std::uint32_t kMetaHasMetadata = 1;
 // Writes `g` (built with `options`) to new files in the folder `dir` (which exists), named
 // "<file_number>.<kind>", and returns them as the manifest lists them (name, size, crc32c), in
 // the order of snapshot::kFileKinds, then the documents and text files of a collection with text,
-// then each further vector field's vectors and graph files.
+// then each further vector field's vectors and graph files, then each sparse field's file.
 // Each file is fdatasynced; `dir` is not (the caller syncs it once for all files). Precondition:
 // every published slot of g is linked (no batch is half applied). kInvalidArgument, leaving no
 // files, when g does not match `options` or breaks a rule load_snapshot checks (ids, metadata, the

@@ -87,7 +87,21 @@ struct SnapshotFiles {
   std::vector<LoadedFile> more_graphs;
   std::optional<LoadedFile> documents;   // a collection with text only
   std::optional<LoadedFile> text;
+  std::vector<LoadedFile> sparse;        // of sparse fields 0, 1, ...
 };
+
+// The sparse field (below `fields`) whose file is called `name` ("<number>.sparse-<field>"), or
+// nothing.
+std::optional<std::size_t> sparse_field_of_file(std::string_view name, std::size_t fields) {
+  for (std::size_t field = 0; field < fields; ++field) {
+    const std::string suffix = snapshot::sparse_suffix(field);
+    if (name.size() > suffix.size() + 1 && name.ends_with(suffix) &&
+        name[name.size() - suffix.size() - 1] == '.') {
+      return field;
+    }
+  }
+  return std::nullopt;
+}
 
 // The number of the further field whose file of `kind` is called `name`
 // ("<number>.<kind suffix>-<field>"), or 0 when `name` is no such file of a field below `fields`.
@@ -112,6 +126,7 @@ Result<SnapshotFiles> map_all(storage::Env& env, const fs::path& dir,
   std::array<std::optional<LoadedFile>, snapshot::kFileKinds.size()> loaded;
   std::vector<std::optional<LoadedFile>> field_files(2 * more);  // vectors, graph of each field
   std::array<std::optional<LoadedFile>, 2> text_files;           // documents, text
+  std::vector<std::optional<LoadedFile>> sparse_files(options.sparse_vectors.size());
   for (const storage::SnapshotFile& entry : files) {
     const auto kind =
         std::find_if(snapshot::kFileKinds.begin(), snapshot::kFileKinds.end(),
@@ -139,6 +154,11 @@ Result<SnapshotFiles> map_all(storage::Env& env, const fs::path& dir,
       slot = &field_files[2 * (f - 1) + 1];
       file_kind = &snapshot::kGraph;
       suffix = snapshot::field_suffix(snapshot::kGraph, f);
+    } else if (const std::optional<std::size_t> f =
+                   sparse_field_of_file(entry.name, sparse_files.size())) {
+      slot = &sparse_files[*f];
+      file_kind = &snapshot::kSparse;
+      suffix = snapshot::sparse_suffix(*f);
     } else {
       return corrupt(dir / entry.name, "unknown kind of file");
     }
@@ -153,7 +173,7 @@ Result<SnapshotFiles> map_all(storage::Env& env, const fs::path& dir,
       return corrupt(dir, "no " + std::string(snapshot::kFileKinds[k].suffix) + " file");
   }
   SnapshotFiles result{std::move(*loaded[0]), std::move(*loaded[1]), std::move(*loaded[2]),
-                       std::move(*loaded[3]), std::move(*loaded[4]), {}, {}, {}, {}};
+                       std::move(*loaded[3]), std::move(*loaded[4]), {}, {}, {}, {}, {}};
   for (std::size_t i = 0; i < field_files.size(); ++i) {
     if (!field_files[i]) {
       return corrupt(dir, "no " + std::string(i % 2 == 0 ? "vectors" : "graph") +
@@ -169,6 +189,12 @@ Result<SnapshotFiles> map_all(storage::Env& env, const fs::path& dir,
     }
     result.documents = std::move(text_files[0]);
     result.text = std::move(text_files[1]);
+  }
+  for (std::size_t f = 0; f < sparse_files.size(); ++f) {
+    if (!sparse_files[f]) {
+      return corrupt(dir, "no file of sparse field '" + options.sparse_vectors[f] + "'");
+    }
+    result.sparse.push_back(std::move(*sparse_files[f]));
   }
   return result;
 }
@@ -266,6 +292,28 @@ Status load_text(SnapshotFiles& files, Generation& g) {
     return corrupt(image.path, problem);
   }
   g.text = std::move(text);
+  return Status::ok();
+}
+
+// Restores g.sparse from the sparse fields' files: each must have g.index's slots, no vector for
+// a deleted record; the indexes are rebuilt from the vectors.
+Status load_sparse(SnapshotFiles& files, Generation& g) {
+  const std::size_t slots = g.index->size();
+  g.sparse.resize(files.sparse.size());
+  for (std::size_t field = 0; field < files.sparse.size(); ++field) {
+    LoadedFile& file = files.sparse[field];
+    std::uint32_t file_slots = 0;
+    if (!file.in.get_u32(file_slots)) return corrupt(file.path, "header cut short");
+    if (file_slots != slots) {
+      return corrupt(file.path, std::to_string(file_slots) + " slots, the vectors file holds " +
+                                    std::to_string(slots));
+    }
+    if (const std::string problem = restore_sparse_rows(
+            file.map->bytes().subspan(file.in.offset()), slots, *g.index, g.sparse[field]);
+        !problem.empty()) {
+      return corrupt(file.path, problem);
+    }
+  }
   return Status::ok();
 }
 
@@ -396,6 +444,7 @@ Result<std::shared_ptr<Generation>> load_snapshot(storage::Env& env, const fs::p
   if (options.text.enabled) {
     if (Status status = load_text(snapshot_files, *g); !status.is_ok()) return status;
   }
+  if (Status status = load_sparse(snapshot_files, *g); !status.is_ok()) return status;
   if (Status status = load_ids(snapshot_files.ids, *g); !status.is_ok()) return status;
   if (Status status = load_meta(snapshot_files.meta, *g); !status.is_ok()) return status;
   if (Status status = load_payload(snapshot_files.payload, *g); !status.is_ok()) return status;

@@ -131,6 +131,14 @@ Status write_text(BufferedFile& out, const Generation& g) {
   return Status::ok();
 }
 
+Status write_sparse(BufferedFile& out, const Generation& g, std::size_t field) {
+  const std::size_t slots = g.index->size();
+  put_header(out, snapshot::kSparse, [&](ByteWriter& w) { w.put_u32(u32(slots)); });
+  save_sparse_rows(g.sparse[field], slots,
+                   [&](std::span<const std::byte> bytes) { out.append(bytes); });
+  return Status::ok();
+}
+
 Status write_ids(BufferedFile& out, const Generation& g) {
   const std::size_t slots = g.ids.size();
   for (std::uint32_t slot = 0; slot < slots; ++slot) {
@@ -203,6 +211,14 @@ Status check_generation(const Generation& g, const CollectionOptions& options) {
       return Status::invalid_argument("snapshot: " + problem);
     }
   }
+  if (g.sparse.size() != options.sparse_vectors.size()) {
+    return Status::invalid_argument("snapshot: the generation does not have the sparse fields");
+  }
+  for (const SparseColumn& column : g.sparse) {
+    if (const std::string problem = check_sparse_column(column, index); !problem.empty()) {
+      return Status::invalid_argument("snapshot: " + problem);
+    }
+  }
   if (g.more.size() + 1 != options.field_count()) {
     return Status::invalid_argument("snapshot: the generation does not have the vector fields");
   }
@@ -256,6 +272,11 @@ Result<std::vector<storage::SnapshotFile>> write_snapshot(storage::Env& env, con
                         [&index](BufferedFile& out) { return write_index_vectors(out, index); });
     bodies.emplace_back(snapshot::field_suffix(snapshot::kGraph, field),
                         [&index](BufferedFile& out) { return write_index_graph(out, index); });
+  }
+  for (std::size_t field = 0; field < g.sparse.size(); ++field) {
+    bodies.emplace_back(snapshot::sparse_suffix(field), [&g, field](BufferedFile& out) {
+      return write_sparse(out, g, field);
+    });
   }
   std::vector<storage::SnapshotFile> written;
   for (const auto& [suffix, body] : bodies) {

@@ -1,5 +1,6 @@
 #include "db/text_column.h"
 
+#include "db/column_check.h"
 #include "storage/byte_io.h"
 
 namespace omendb {
@@ -49,20 +50,10 @@ std::string restore_documents(std::span<const std::byte> bytes, std::size_t slot
 }
 
 std::string check_text_column(const TextColumn& text, const HnswIndex& records) {
-  const std::size_t slots = records.size();
-  if (text.documents.size() != slots) return "the documents do not cover the slots";
-  if (text.index.slot_count() > slots) return "the text index has slots the collection has not";
-  for (std::uint32_t slot = 0; slot < slots; ++slot) {
-    const bool live = !records.is_deleted(slot);
-    const bool has_document = text.documents[slot].has_value();
-    if (!live && has_document) return "deleted slot " + std::to_string(slot) + " has a document";
-    if (text.index.is_live(slot) != (live && has_document)) {
-      return "slot " + std::to_string(slot) + " is " + (text.index.is_live(slot) ? "" : "not ") +
-             "in the text index, but its record " + (live ? "is live" : "is deleted") +
-             (has_document ? " with" : " without") + " a document";
-    }
-  }
-  return "";
+  return check_column(
+      records, text.documents.size(), text.index.slot_count(),
+      [&](std::uint32_t slot) { return text.documents[slot].has_value(); },
+      [&](std::uint32_t slot) { return text.index.is_live(slot); }, "a document", "text index");
 }
 
 }  // namespace omendb

@@ -26,6 +26,13 @@ namespace {
 using FloatMatrix = nb::ndarray<const float, nb::ndim<2>, nb::c_contig, nb::device::cpu>;
 using FloatVector = nb::ndarray<const float, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 using FlagVector = nb::ndarray<const std::uint8_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+using IndexVector = nb::ndarray<const std::uint32_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+// The sparse vectors of one sparse field in add()/upsert(): (field number, presence flags or
+// None, entries per present record, their indices, their values).
+using PySparseRows =
+    std::tuple<std::size_t, std::optional<FlagVector>, IndexVector, IndexVector, FloatVector>;
+// One sparse query: (field, indices, values).
+using PySparseQuery = std::tuple<std::string, IndexVector, FloatVector>;
 // The rows of one further vector field in add()/upsert(): (field number, presence flags or None,
 // rows of the present records).
 using PyFieldRows = std::tuple<std::size_t, std::optional<FlagVector>, FloatMatrix>;
@@ -38,8 +45,10 @@ using PyTextOptions = std::tuple<std::string, std::vector<std::string>, float, f
 // A hybrid search's fusion as Python passes it: (kind "rrf" or "weighted", rrf_k, weights, hits
 // taken from each signal or 0).
 using PyFusion = std::tuple<std::string, double, std::vector<double>, std::size_t>;
-// One hybrid query: its vector queries (field, vector) and its text ("" for none).
-using PyHybridQuery = std::tuple<std::vector<std::tuple<std::string, FloatVector>>, std::string>;
+// One hybrid query: its vector queries (field, vector), its sparse queries and its text ("" for
+// none).
+using PyHybridQuery = std::tuple<std::vector<std::tuple<std::string, FloatVector>>,
+                                 std::vector<PySparseQuery>, std::string>;
 
 template <class T>
 T value_or_throw(Result<T>&& result) {
@@ -57,7 +66,7 @@ auto without_gil(Work&& work) {
 // add() and upsert(): converts the arguments with the GIL held, then writes without it.
 void write(Collection& collection, nb::handle ids_object, FloatMatrix vectors,
            nb::handle metadata_object, const std::vector<PyFieldRows>& more,
-           nb::handle documents_object, bool replace) {
+           nb::handle documents_object, const std::vector<PySparseRows>& sparse, bool replace) {
   const std::vector<std::string> ids = to_ids(ids_object);
   std::vector<Metadata> metadata;
   if (!metadata_object.is_none()) {
@@ -90,6 +99,16 @@ void write(Collection& collection, nb::handle ids_object, FloatMatrix vectors,
   const std::vector<std::string_view> document_views(documents.begin(), documents.end());
   batch.documents = document_views;
   batch.has_document = has_document;
+  std::vector<SparseRows> sparse_rows;
+  for (const auto& [field, present, lengths, indices, values] : sparse) {
+    SparseRows& given = sparse_rows.emplace_back();
+    given.field = field;
+    if (present) given.present = {present->data(), present->size()};
+    given.lengths = {lengths.data(), lengths.size()};
+    given.indices = {indices.data(), indices.size()};
+    given.values = {values.data(), values.size()};
+  }
+  batch.sparse = sparse_rows;
   Status status;
   {
     nb::gil_scoped_release release;
@@ -270,24 +289,33 @@ FusionOptions fusion_options(const PyFusion& fusion) {
           .candidates = candidates};
 }
 
-// The engine's form of a query of the vector queries `fields` and `text`, viewing them (they
-// must outlive the result); its VectorQuery list is written to `vectors`, which must too.
+// The engine's form of a query of the vector queries `fields`, the sparse queries `sparse` and
+// `text`, viewing them (they must outlive the result); its VectorQuery and SparseQuery lists are
+// written to `vectors` and `sparse_queries`, which must too.
 HybridQuery hybrid_query(const std::vector<std::tuple<std::string, FloatVector>>& fields,
-                         const std::string& text, const FusionOptions& fusion,
-                         std::vector<VectorQuery>& vectors) {
+                         const std::vector<PySparseQuery>& sparse, const std::string& text,
+                         const FusionOptions& fusion, std::vector<VectorQuery>& vectors,
+                         std::vector<SparseQuery>& sparse_queries) {
   for (const auto& [field, vector] : fields) {
     vectors.push_back({field, {vector.data(), vector.size()}});
   }
-  return {.vectors = vectors, .text = text, .fusion = fusion};
+  for (const auto& [field, indices, values] : sparse) {
+    sparse_queries.push_back(
+        {field, {indices.data(), indices.size()}, {values.data(), values.size()}});
+  }
+  return {.vectors = vectors, .sparse = sparse_queries, .text = text, .fusion = fusion};
 }
 
 nb::list search_hybrid(const Collection& collection,
                        const std::vector<std::tuple<std::string, FloatVector>>& vectors,
                        const std::string& text, std::size_t k, std::size_t ef, bool exact,
-                       nb::handle where, const PyFusion& fusion) {
+                       nb::handle where, const PyFusion& fusion,
+                       const std::vector<PySparseQuery>& sparse) {
   const std::optional<FilterExpr> filter = optional_filter(where);
   std::vector<VectorQuery> vector_queries;
-  const HybridQuery query = hybrid_query(vectors, text, fusion_options(fusion), vector_queries);
+  std::vector<SparseQuery> sparse_queries;
+  const HybridQuery query = hybrid_query(vectors, sparse, text, fusion_options(fusion),
+                                         vector_queries, sparse_queries);
   Result<std::vector<Hit>> hits = Status::invalid_argument("unreachable");
   {
     nb::gil_scoped_release release;
@@ -305,10 +333,12 @@ nb::list search_hybrid_batch(const Collection& collection,
   const std::optional<FilterExpr> filter = optional_filter(where);
   const FusionOptions fusion_settings = fusion_options(fusion);
   std::vector<std::vector<VectorQuery>> vector_queries(queries.size());
+  std::vector<std::vector<SparseQuery>> sparse_queries(queries.size());
   std::vector<HybridQuery> engine_queries;
   for (std::size_t q = 0; q < queries.size(); ++q) {
-    const auto& [fields, text] = queries[q];
-    engine_queries.push_back(hybrid_query(fields, text, fusion_settings, vector_queries[q]));
+    const auto& [fields, sparse, text] = queries[q];
+    engine_queries.push_back(hybrid_query(fields, sparse, text, fusion_settings,
+                                          vector_queries[q], sparse_queries[q]));
   }
   Result<std::vector<std::vector<Hit>>> hits = Status::invalid_argument("unreachable");
   {
@@ -386,6 +416,8 @@ NB_MODULE(_core, m) {
                    [](const Collection& c) {
                      return std::string(quantization_name(c.options().quantization));
                    })
+      .def_prop_ro("sparse_fields",
+                   [](const Collection& c) { return c.options().sparse_vectors; })
       .def_prop_ro("vector_fields",
                    [](const Collection& c) {
                      std::vector<PyFieldOptions> fields;
@@ -405,22 +437,24 @@ NB_MODULE(_core, m) {
       .def(
           "add",
           [](Collection& c, nb::handle ids, FloatMatrix vectors, nb::handle metadata,
-             const std::vector<PyFieldRows>& more, nb::handle documents) {
-            write(c, ids, vectors, metadata, more, documents, /*replace=*/false);
+             const std::vector<PyFieldRows>& more, nb::handle documents,
+             const std::vector<PySparseRows>& sparse) {
+            write(c, ids, vectors, metadata, more, documents, sparse, /*replace=*/false);
           },
           "ids"_a, "vectors"_a, "metadata"_a.none(), "more"_a = std::vector<PyFieldRows>(),
-          "documents"_a.none() = nb::none())
+          "documents"_a.none() = nb::none(), "sparse"_a = std::vector<PySparseRows>())
       .def(
           "upsert",
           [](Collection& c, nb::handle ids, FloatMatrix vectors, nb::handle metadata,
-             const std::vector<PyFieldRows>& more, nb::handle documents) {
-            write(c, ids, vectors, metadata, more, documents, /*replace=*/true);
+             const std::vector<PyFieldRows>& more, nb::handle documents,
+             const std::vector<PySparseRows>& sparse) {
+            write(c, ids, vectors, metadata, more, documents, sparse, /*replace=*/true);
           },
           "ids"_a, "vectors"_a, "metadata"_a.none(), "more"_a = std::vector<PyFieldRows>(),
-          "documents"_a.none() = nb::none())
+          "documents"_a.none() = nb::none(), "sparse"_a = std::vector<PySparseRows>())
       .def("search_text", &search_text, "text"_a, "k"_a, "where"_a.none())
       .def("search_hybrid", &search_hybrid, "vectors"_a, "text"_a, "k"_a, "ef"_a, "exact"_a,
-           "where"_a.none(), "fusion"_a)
+           "where"_a.none(), "fusion"_a, "sparse"_a = std::vector<PySparseQuery>())
       .def("search_hybrid_batch", &search_hybrid_batch, "queries"_a, "k"_a, "ef"_a, "exact"_a,
            "where"_a.none(), "fusion"_a)
       .def("tokenize",
@@ -478,7 +512,8 @@ NB_MODULE(_core, m) {
           [](Database& db, const std::string& name, std::size_t dim, const std::string& metric,
              std::uint32_t m, std::uint32_t ef_construction, const std::string& quantization,
              const std::string& vector_name, const std::vector<PyFieldOptions>& more_vectors,
-             const std::optional<PyTextOptions>& text) {
+             const std::optional<PyTextOptions>& text,
+             const std::vector<std::string>& sparse_vectors) {
             const VectorFieldOptions first =
                 field_options({vector_name, dim, metric, m, ef_construction, quantization});
             CollectionOptions options;
@@ -499,11 +534,12 @@ NB_MODULE(_core, m) {
                               .k1 = k1,
                               .b = b};
             }
+            options.sparse_vectors = sparse_vectors;
             return value_or_throw(db.create_collection(name, options));
           },
           "name"_a, "dim"_a, "metric"_a, "m"_a, "ef_construction"_a, "quantization"_a,
           "vector_name"_a = "default", "more_vectors"_a = std::vector<PyFieldOptions>(),
-          "text"_a.none() = nb::none())
+          "text"_a.none() = nb::none(), "sparse_vectors"_a = std::vector<std::string>())
       .def("get_collection",
            [](const Database& db, const std::string& name) {
              return value_or_throw(db.get_collection(name));

@@ -28,6 +28,15 @@ PyRecord to_python(Record&& record, const CollectionOptions& options) {
     result.vectors[options.more_vectors[i].name.c_str()] =
         nb::cast(owning_array(std::move(*vector), {field_dim}));
   }
+  for (std::size_t i = 0; i < record.sparse.size(); ++i) {
+    if (!record.sparse[i]) continue;
+    nb::dict weights;
+    const SparseVector& sparse = *record.sparse[i];
+    for (std::size_t e = 0; e < sparse.indices.size(); ++e) {
+      weights[nb::int_(sparse.indices[e])] = nb::float_(sparse.values[e]);
+    }
+    result.vectors[options.sparse_vectors[i].c_str()] = weights;
+  }
   if (record.document) {
     result.document = nb::str(record.document->data(), record.document->size());
   }

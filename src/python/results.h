@@ -22,7 +22,8 @@ struct PyRecord {
   nb::str id;
   nb::object vector;  // float32 NumPy array of dim values: the first vector field
   nb::dict metadata;
-  nb::dict vectors;   // every vector field the record has, by name (the first one included)
+  nb::dict vectors;   // every vector field the record has, by name (the first one included);
+                      // a sparse field's vector as a dict {index: weight}
   nb::object document;  // str, or None when the record has no document
 };
 

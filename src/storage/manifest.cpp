@@ -100,6 +100,7 @@ void put_collection(const ManifestCollection& collection, ByteWriter& out) {
   out.put_u32(manifest::quantization_code(options.quantization));
   put_vector_fields(options, out);
   put_text_options(options.text, out);
+  put_sparse_fields(options, out);
   out.put_u32(static_cast<std::uint32_t>(collection.snapshot_files.size()));
   for (const SnapshotFile& file : collection.snapshot_files) {
     out.put_string(file.name);
@@ -239,6 +240,11 @@ class BodyDecoder {
       const std::size_t text_at = offset();
       if (std::string problem = get_text_options(in_, out.text); !problem.empty())
         return corrupt(text_at, field + " " + problem);
+    }
+    if (version_ >= 5) {  // older versions have no sparse fields
+      const std::size_t sparse_at = offset();
+      if (std::string problem = get_sparse_fields(in_, out); !problem.empty())
+        return corrupt(sparse_at, field + " " + problem);
     }
     out.dim = dim;
     out.metric = *metric;

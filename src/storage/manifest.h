@@ -14,6 +14,8 @@
 //                 versions 1 and 2, which means one field named "default")
 //               | text settings (version 4 on; storage/text_options_codec.h; absent before,
 //                 which means no text index)
+//               | sparse fields (version 5 on; storage/vector_fields_codec.h; absent before,
+//                 which means none)
 //               | snapshot file count u32 | files
 // file  := name | size u64 | masked crc32c u32 of the file's bytes
 // Integers are little-endian.
@@ -42,7 +44,7 @@ namespace manifest {
 inline constexpr std::string_view kFileName = "MANIFEST";          // the live manifest
 inline constexpr std::string_view kTempFileName = "MANIFEST.tmp";  // the next one, being written
 inline constexpr std::string_view kMagic = "OMENDBMF";
-inline constexpr std::uint32_t kFormatVersion = 4;       // what this build writes
+inline constexpr std::uint32_t kFormatVersion = 5;       // what this build writes
 inline constexpr std::uint32_t kOldestReadableVersion = 1;  // the oldest it reads
 inline constexpr std::size_t kVersionOffset = 8;
 inline constexpr std::size_t kLengthOffset = 12;

@@ -129,7 +129,11 @@ Status check_batch(const WriteBatch& batch) {
     return Status::invalid_argument("vector of record " + std::to_string(bad / batch.dim) +
                                     " is not finite at index " + std::to_string(bad % batch.dim));
   }
-  return check_batch_parts(batch);
+  if (Status status = check_batch_parts(batch); !status.is_ok()) return status;
+  if (batch.kind == WriteKind::kDelete && !batch.sparse.empty()) {
+    return Status::invalid_argument("a delete batch carries no sparse vectors");
+  }
+  return check_sparse_blocks(batch.sparse, count, batch.sparse_fields);
 }
 
 // ---- Decoding ----------------------------------------------------------------------------------
@@ -237,6 +241,7 @@ struct BatchFlags {
   bool metadata = false;
   bool more_vectors = false;
   bool documents = false;
+  bool sparse = false;
 };
 
 Status get_header(ByteReader& in, std::uint32_t expected_dim, DecodedBatch& batch,
@@ -255,17 +260,20 @@ Status get_header(ByteReader& in, std::uint32_t expected_dim, DecodedBatch& batc
       batch.kind != WriteKind::kDelete) {
     return corrupt(kBatchContext, 0, "unknown operation kind " + std::to_string(kind));
   }
-  if ((flags & ~(kBatchHasMetadata | kBatchHasMoreVectors | kBatchHasDocuments)) != 0) {
+  if ((flags & ~(kBatchHasMetadata | kBatchHasMoreVectors | kBatchHasDocuments |
+                 kBatchHasSparse)) != 0) {
     return corrupt(kBatchContext, 1, "unknown flags " + std::to_string(flags));
   }
   parts.metadata = (flags & kBatchHasMetadata) != 0;
   parts.more_vectors = (flags & kBatchHasMoreVectors) != 0;
   parts.documents = (flags & kBatchHasDocuments) != 0;
+  parts.sparse = (flags & kBatchHasSparse) != 0;
   if (reserved != 0) return corrupt(kBatchContext, 2, "reserved field is not zero");
   if (batch.kind == WriteKind::kDelete) {
     if (parts.metadata) return corrupt(kBatchContext, 1, "delete batch has the metadata flag");
     if (parts.more_vectors) return corrupt(kBatchContext, 1, "delete batch has vector fields");
     if (parts.documents) return corrupt(kBatchContext, 1, "delete batch has documents");
+    if (parts.sparse) return corrupt(kBatchContext, 1, "delete batch has sparse vectors");
     if (batch.dim != 0) {
       return corrupt(kBatchContext, 8,
                      "delete batch has dim " + std::to_string(batch.dim) + ", not 0");
@@ -335,7 +343,8 @@ Status encode_write_batch(const WriteBatch& batch, std::vector<std::byte>& out) 
   writer.put_u8(static_cast<std::uint8_t>(batch.kind));
   writer.put_u8(static_cast<std::uint8_t>((batch.metadata.empty() ? 0 : kBatchHasMetadata) |
                                           (batch.more_vectors.empty() ? 0 : kBatchHasMoreVectors) |
-                                          (batch.documents.empty() ? 0 : kBatchHasDocuments)));
+                                          (batch.documents.empty() ? 0 : kBatchHasDocuments) |
+                                          (batch.sparse.empty() ? 0 : kBatchHasSparse)));
   writer.put_u16(0);
   writer.put_u32(static_cast<std::uint32_t>(batch.ids.size()));
   writer.put_u32(batch.dim);
@@ -349,12 +358,14 @@ Status encode_write_batch(const WriteBatch& batch, std::vector<std::byte>& out) 
     }
   }
   put_batch_parts(batch, writer);
+  if (!batch.sparse.empty()) put_sparse_blocks(batch.sparse, batch.ids.size(), writer);
   return Status::ok();
 }
 
 Result<DecodedBatch> decode_write_batch(std::span<const std::byte> payload,
                                         std::uint32_t expected_dim,
-                                        std::span<const std::uint32_t> more_dims) {
+                                        std::span<const std::uint32_t> more_dims,
+                                        std::size_t sparse_fields) {
   ByteReader in(payload);
   DecodedBatch batch;
   BatchFlags flags;
@@ -381,6 +392,10 @@ Result<DecodedBatch> decode_write_batch(std::span<const std::byte> payload,
   }
   if (flags.documents) {
     if (Status status = get_documents(in, count, batch); !status.is_ok()) return status;
+  }
+  if (flags.sparse) {
+    if (Status status = get_sparse_blocks(in, count, sparse_fields, batch.sparse); !status.is_ok())
+      return status;
   }
   if (in.remaining() != 0) {
     return corrupt(kBatchContext, in.offset(),

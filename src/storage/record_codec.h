@@ -21,6 +21,7 @@
 #include "omendb/metadata.h"
 #include "omendb/status.h"
 #include "storage/byte_io.h"
+#include "storage/sparse_rows_codec.h"
 
 namespace omendb::storage {
 
@@ -55,6 +56,8 @@ inline constexpr std::uint8_t kBatchHasMoreVectors = 2;
 // Flag bit: the records' documents follow the further fields:
 //   one flag byte (0/1) per record | per record whose flag is 1: length u32 | UTF-8 bytes
 inline constexpr std::uint8_t kBatchHasDocuments = 4;
+// Flag bit: the records' sparse vectors follow the documents (storage/sparse_rows_codec.h).
+inline constexpr std::uint8_t kBatchHasSparse = 8;
 
 // The rows of one further vector field in a batch (views that must outlive the call).
 struct FieldBlock {
@@ -83,6 +86,8 @@ struct WriteBatch {
   std::span<const FieldBlock> more_vectors = {};  // fields increasing; empty for kDelete
   std::span<const std::string_view> documents = {};  // empty (none), or one per id
   std::span<const std::uint8_t> has_document = {};   // with documents: empty (all) or 0/1 per id
+  std::span<const SparseRows> sparse = {};  // sparse fields increasing; empty for kDelete
+  std::size_t sparse_fields = 0;            // the collection's sparse fields (sparse's bound)
 };
 
 // A batch decoded from a payload. Owns its data.
@@ -96,6 +101,7 @@ struct DecodedBatch {
   std::vector<DecodedFieldBlock> more_vectors;  // as WriteBatch::more_vectors
   std::vector<std::uint8_t> has_document;        // empty (no documents), or 0/1 per id
   std::vector<std::string> documents;            // with has_document: one per id ("" where 0)
+  std::vector<DecodedSparseBlock> sparse;        // as WriteBatch::sparse
 };
 
 // Appends the payload encoding of `batch` to `out`. Checks what decoding will check (shape, ids,
@@ -108,11 +114,12 @@ Status encode_write_batch(const WriteBatch& batch, std::vector<std::byte>& out);
 // Decodes one payload, which must be exactly one batch. A kAdd or kUpsert batch must have
 // dimension `expected_dim`, and its further field blocks fields 1 to more_dims.size() with
 // dimensions more_dims[field - 1]; a kDelete batch has dimension 0 and no blocks whatever these
-// are. Fails with kCorruption ("write batch: <what> at byte <offset>"). Cost: O(payload bytes);
+// are; its sparse blocks must be of fields below `sparse_fields`. Fails with kCorruption ("write batch: <what> at byte <offset>"). Cost: O(payload bytes);
 // each vector block is copied with one memcpy and scanned once for NaN and infinity.
 Result<DecodedBatch> decode_write_batch(std::span<const std::byte> payload,
                                         std::uint32_t expected_dim,
-                                        std::span<const std::uint32_t> more_dims = {});
+                                        std::span<const std::uint32_t> more_dims = {},
+                                        std::size_t sparse_fields = 0);
 
 // Appends the encoding of one record's metadata to `out`. `fields` must be as normalize_metadata
 // leaves it (sorted, unique non-empty keys, finite floats); otherwise kInvalidArgument, leaving

@@ -8,6 +8,7 @@ namespace omendb::storage {
 namespace {
 
 constexpr std::size_t kMinFieldBytes = 4 + 1 + 5 * 4;  // name length, one byte, five u32
+constexpr std::size_t kMinNameBytes = 4 + 1;           // name length, one byte
 
 }  // namespace
 
@@ -54,6 +55,27 @@ std::string get_vector_fields(ByteReader& in, CollectionOptions& options) {
       return "vector field '" + field.name + "' has unknown quantization code " +
              std::to_string(quantization);
     field.quantization = *known;
+  }
+  return "";
+}
+
+void put_sparse_fields(const CollectionOptions& options, ByteWriter& out) {
+  out.put_u32(static_cast<std::uint32_t>(options.sparse_vectors.size()));
+  for (const std::string& name : options.sparse_vectors) out.put_string(name);
+}
+
+std::string get_sparse_fields(ByteReader& in, CollectionOptions& options) {
+  std::uint32_t count = 0;
+  if (!in.get_u32(count)) return "the sparse field count is truncated";
+  if (count > in.remaining() / kMinNameBytes) {
+    return std::to_string(count) + " sparse fields do not fit in the " +
+           std::to_string(in.remaining()) + " bytes left";
+  }
+  options.sparse_vectors.assign(count, {});
+  for (std::string& name : options.sparse_vectors) {
+    std::string_view text;
+    if (!in.get_string(text)) return "a sparse field name is truncated";
+    name = text;
   }
   return "";
 }

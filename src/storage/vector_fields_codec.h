@@ -3,6 +3,7 @@
 //   fields := first field's name | further field count u32 | further fields
 //   field  := name | dim u32 | metric u32 | m u32 | ef_construction u32 | quantization u32
 //   name   := length u32 | bytes
+//   sparse := sparse field count u32 | names        (after the text settings, format 5 on)
 // Integers are little-endian; metric and quantization use the manifest's codes.
 //
 // Thread safety: the functions keep no state.
@@ -23,5 +24,11 @@ void put_vector_fields(const CollectionOptions& options, ByteWriter& out);
 // bytes left could hold); it never reads past the end and reserves nothing before checking the
 // count. The caller validates the options as a whole. Cost: O(bytes read).
 std::string get_vector_fields(ByteReader& in, CollectionOptions& options);
+
+// Appends options.sparse_vectors. Cost: O(fields).
+void put_sparse_fields(const CollectionOptions& options, ByteWriter& out);
+
+// Reads what put_sparse_fields wrote into options.sparse_vectors, as get_vector_fields reads.
+std::string get_sparse_fields(ByteReader& in, CollectionOptions& options);
 
 }  // namespace omendb::storage

@@ -146,11 +146,12 @@ struct RawCollection {
   std::string vector_name = "default";  // the first vector field's (format 3 on)
   std::uint32_t more_fields = 0;        // further vector fields stored; none follow
   std::uint32_t text_flags = 0;         // text settings (format 4 on): 0, no text index
+  std::uint32_t sparse_fields = 0;      // sparse fields stored (format 5 on); none follow
   std::uint32_t file_count = 0;         // the count stored; no files follow
 };
-// Bytes of RawCollection's vector fields and text flags as the default writes them: name
-// "default", field count, text flags.
-constexpr std::size_t kDefaultFieldsBytes = 4 + 7 + 4 + 4;
+// Bytes of RawCollection's vector fields, text flags and sparse fields as the default writes
+// them: name "default", field count, text flags, sparse field count.
+constexpr std::size_t kDefaultFieldsBytes = 4 + 7 + 4 + 4 + 4;
 
 // Bytes of a body before its collections: checkpoint lsn, next file number, log "wal".
 constexpr std::size_t kCollectionCountOffset = manifest::kHeaderSize + 8 + 8 + 4 + 3;
@@ -171,6 +172,7 @@ void put_collection(ByteWriter& out, const RawCollection& c) {
   out.put_string(c.vector_name);
   out.put_u32(c.more_fields);
   out.put_u32(c.text_flags);
+  out.put_u32(c.sparse_fields);
   out.put_u32(c.file_count);
 }
 
@@ -244,8 +246,8 @@ TEST(ManifestCodec, EncodingMatchesTheDocumentedLayout) {
   manifest.collections.push_back(docs);
   const std::vector<std::uint8_t> expected = {
       0x4f, 0x4d, 0x45, 0x4e, 0x44, 0x42, 0x4d, 0x46,        // "OMENDBMF"
-      0x04, 0x00, 0x00, 0x00,                                // version 4
-      0x6d, 0x00, 0x00, 0x00,                                // body length 109
+      0x05, 0x00, 0x00, 0x00,                                // version 5
+      0x71, 0x00, 0x00, 0x00,                                // body length 113
       0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,        // checkpoint lsn 7
       0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,        // next file number 9
       0x05, 0x00, 0x00, 0x00, 0x77, 0x61, 0x6c, 0x2d, 0x38,  // log file "wal-8"
@@ -261,11 +263,12 @@ TEST(ManifestCodec, EncodingMatchesTheDocumentedLayout) {
       0x6c, 0x74,                                            //   "default"
       0x00, 0x00, 0x00, 0x00,                                // no further vector fields
       0x00, 0x00, 0x00, 0x00,                                // text flags 0: no text index
+      0x00, 0x00, 0x00, 0x00,                                // no sparse fields
       0x01, 0x00, 0x00, 0x00,                                // 1 snapshot file
       0x05, 0x00, 0x00, 0x00, 0x35, 0x2e, 0x76, 0x65, 0x63,  // name "5.vec"
       0x30, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,        // size 48
       0xdc, 0xec, 0x8a, 0xa8,                                // masked crc 0x01020304
-      0x6d, 0xac, 0xc2, 0xdb,                                // masked crc32c of all above
+      0xda, 0xee, 0xb6, 0x3e,                                // masked crc32c of all above
   };
   Bytes expected_bytes;
   for (const std::uint8_t byte : expected) expected_bytes.push_back(std::byte{byte});
@@ -357,7 +360,7 @@ TEST(ManifestCodec, VectorFieldsRoundTripAndVersionTwoHasOne) {
 
   const std::size_t fields_at = kFirstCollectionOffset + 5 + 4 * 4 + 8 + 4;
   expect_corruption(framed_collections({RawCollection{.more_fields = kMaxU32}}),
-                    "collection 0 4294967295 vector fields do not fit in the 8 bytes left at byte " +
+                    "collection 0 4294967295 vector fields do not fit in the 12 bytes left at byte " +
                         std::to_string(fields_at));
   const auto one_field = [](const std::string& name, std::uint32_t dim, std::uint32_t metric) {
     return framed([&](ByteWriter& out) {
@@ -368,6 +371,7 @@ TEST(ManifestCodec, VectorFieldsRoundTripAndVersionTwoHasOne) {
         out.put_u32(value);
       }
       out.put_u32(0);  // no text index
+      out.put_u32(0);  // no sparse fields
       out.put_u32(0);  // no snapshot files
     });
   };
@@ -394,7 +398,7 @@ TEST(ManifestCodec, TextSettingsRoundTripAndBadOnesAreCorruption) {
                     "collection 0 the text flags hold unknown bits at byte " +
                         std::to_string(text_at));
   expect_corruption(framed_collections({RawCollection{.text_flags = 1}}),
-                    "collection 0 the text settings are truncated");
+                    "collection 0 the BM25 parameters are truncated");
   const auto with_text = [](std::string stemmer, float b) {
     return framed([=](ByteWriter& out) {
       put_one_collection_up_to_its_fields(out);
@@ -405,6 +409,7 @@ TEST(ManifestCodec, TextSettingsRoundTripAndBadOnesAreCorruption) {
       out.put_string("the");
       out.put_u32(std::bit_cast<std::uint32_t>(1.2f));
       out.put_u32(std::bit_cast<std::uint32_t>(b));
+      out.put_u32(0);  // no sparse fields
       out.put_u32(0);  // no snapshot files
     });
   };
@@ -420,10 +425,10 @@ TEST(ManifestCodec, BadFramesAreCorruption) {
   Bytes magic = good;
   magic[7] = std::byte{'X'};
   expect_corruption(magic, "bad magic at byte 0");
-  expect_corruption(framed([](ByteWriter& out) { put_prefix(out, 0); }, 5),
-                    "unsupported format version 5 (this build reads 1 to 4) at byte 8");
+  expect_corruption(framed([](ByteWriter& out) { put_prefix(out, 0); }, 6),
+                    "unsupported format version 6 (this build reads 1 to 5) at byte 8");
   expect_corruption(framed([](ByteWriter& out) { put_prefix(out, 0); }, 0),
-                    "unsupported format version 0 (this build reads 1 to 4) at byte 8");
+                    "unsupported format version 0 (this build reads 1 to 5) at byte 8");
   Bytes crc = good;
   crc.back() ^= std::byte{1};
   expect_corruption(crc, "checksum mismatch at byte " + std::to_string(crc.size() - 4));
@@ -527,7 +532,7 @@ TEST(ManifestCodec, EncodeRejectsWhatDecodeWouldReject) {
   const Manifest good = sample(3, 1);
   Manifest bad = good;
   bad.format_version = 1;
-  expect_invalid(bad, "format_version 1 is not 4");
+  expect_invalid(bad, "format_version 1 is not 5");
   bad = good;
   bad.log_file = "";
   expect_invalid(bad, "log_file is 0 bytes");
