@@ -2,6 +2,7 @@
 
 from ._api import Collection, Database, open  # noqa: A004
 from ._hybrid import RRF, TextField, Weighted
+from ._sparse import SparseField
 from ._vector_fields import VectorField
 from .client import connect
 from ._core import Hit, Record, simd_isa
@@ -27,6 +28,7 @@ __all__ = [
     "connect",
     "Database",
     "Collection",
+    "SparseField",
     "VectorField",
     "TextField",
     "RRF",

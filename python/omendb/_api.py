@@ -28,6 +28,7 @@ from ._arguments import (
 )
 from ._errors import ClosedError, InvalidArgumentError, NotFoundError
 from ._hybrid import TEXT_SIGNAL, TextField, fusion_settings, text_field_of
+from ._sparse import SparseField, sparse_query, sparse_rows
 from ._vector_fields import VectorField, check_declared, describe, fields_of, split_rows
 
 IN_MEMORY = ":memory:"
@@ -125,7 +126,9 @@ class Database:
         omendb.VectorField(384, "cosine")}``. Every record has the first field; a record may lack
         any other (it is then never returned by a search of that field). add/upsert take
         ``vectors={"image": M1, "caption": M2}``, search takes ``using="caption"``. An existing
-        collection must have exactly these fields.
+        collection must have exactly these fields. ``omendb.SparseField()`` declares a sparse
+        field (any field but the first): its vectors are ``{index: weight}`` dicts, searched by
+        inner product (docs/hybrid.md, "Sparse vectors").
         text: ``True`` or an ``omendb.TextField(stemmer=None, stop_words=None, k1=1.2, b=0.75)``:
         records may carry a document (``add(..., documents=[...])``), indexed for BM25 search
         (``search(text="...")``) and hybrid search (docs/hybrid.md). Fixed at creation; an existing
@@ -188,18 +191,21 @@ class Database:
             existing = None
         if existing is not None:
             have = existing.vector_fields
-            if [(n, f.dim, f.metric) for n, f in have.items()] != \
-                    [(n, f.dim, f.metric) for n, f in declared.items()]:
+            if [(n, getattr(f, "dim", None), getattr(f, "metric", None)) for n, f in have.items()] != \
+                    [(n, getattr(f, "dim", None), getattr(f, "metric", None)) for n, f in declared.items()]:
                 raise InvalidArgumentError(
                     f"collection {name!r} exists with vector fields {describe(have)}, not "
                     f"{describe(declared)}")
             return _check_text_of(existing, text_settings)
-        settings = [field.settings(field_name) for field_name, field in declared.items()]
+        settings = [field.settings(field_name) for field_name, field in declared.items()
+                    if isinstance(field, VectorField)]
+        sparse = [field_name for field_name, field in declared.items() if isinstance(field, SparseField)]
         first = settings[0]
         engine = self._engine.create_collection(
             name, _positive_int(first[1], "dim"), first[2], _positive_int(first[3], "m"),
             _positive_int(first[4], "ef_construction"), first[5],
-            vector_name=first[0], more_vectors=settings[1:], text=text_settings)
+            vector_name=first[0], more_vectors=settings[1:], text=text_settings,
+            **({"sparse_vectors": sparse} if sparse else {}))
         return Collection(engine)
 
     def collections(self) -> list[str]:
@@ -278,6 +284,7 @@ class Collection:
     def __init__(self, engine: "_core.Collection") -> None:
         self._engine = engine
         self._fields = fields_of(engine.vector_fields)
+        self._sparse = list(engine.sparse_fields)
         self._text = text_field_of(engine.text)
 
     @property
@@ -299,9 +306,10 @@ class Collection:
 
     @property
     def vector_fields(self) -> dict:
-        """{name: omendb.VectorField} of every vector field, the first (which every record has)
-        first. A collection created with dim= has one, named "default"."""
-        return dict(self._fields)
+        """{name: omendb.VectorField or omendb.SparseField} of every vector field: the dense ones
+        (the first, which every record has, first), then the sparse ones. A collection created
+        with dim= has one, named "default"."""
+        return {**self._fields, **{name: SparseField() for name in self._sparse}}
 
     @property
     def text(self) -> Optional[TextField]:
@@ -357,8 +365,14 @@ class Collection:
         if not isinstance(vectors, dict):
             method(*_batch_arguments(ids, vectors, metadata, self.dim, self.name), **extra)
             return
+        count = len(_id_list(ids))
+        sparse = [sparse_rows(vectors[name], name, number, count)
+                  for number, name in enumerate(self._sparse) if vectors.get(name) is not None]
+        if sparse:
+            extra["sparse"] = sparse
+        vectors = {name: rows for name, rows in vectors.items() if name not in self._sparse}
         first, more = split_rows(
-            vectors, self._fields, len(_id_list(ids)),
+            vectors, self._fields, count,
             lambda values, field, dim: _matrix(values, f"vectors[{field!r}]", dim, self.name, field))
         if more:
             extra["more"] = more
@@ -443,10 +457,13 @@ class Collection:
         ("year >= 2020 AND tag IN ('news', 'blog')"); see docs/filters.md. Raises FilterError for
         a malformed one. k hits come back whenever k records match.
         using: the vector field searched, for a collection with named vector fields (default:
-        the first); records that lack it are never returned.
+        the first); records that lack it are never returned. For a sparse field, ``vector`` is
+        a dict ``{index: weight}`` and hits are the records sharing an index with it, by inner
+        product (``.score``).
         text: a BM25 full-text query (a collection with text): alone, the k best documents
         (``.score`` is BM25, ``.distance`` its negative); with ``vector`` or ``vectors``, a hybrid
-        search. vectors: {field: query vector} for several named fields at once (hybrid).
+        search. vectors: {field: query vector} for several named fields at once (hybrid; a
+        sparse field's query is a dict).
         fusion: how a hybrid search merges its signals: "rrf" (default; omendb.RRF(k=60)) or
         omendb.Weighted(vector=0.7, text=0.3); ``.score`` is then the fused score. docs/hybrid.md.
         """
@@ -458,15 +475,20 @@ class Collection:
             if using is not None or fusion is not None:
                 raise InvalidArgumentError("a text-only search takes no using= or fusion=")
             return self._engine.search_text(_text_query(text), _positive_int(k, "k"), where)
-        queries, signals = self._vector_queries(vector, vectors, using)
+        queries, sparse, signals = self._vector_queries(vector, vectors, using)
         if text is not None:
             signals.append(TEXT_SIGNAL)
         return self._engine.search_hybrid(
             queries, "" if text is None else _text_query(text), _positive_int(k, "k"), _ef(ef),
-            bool(exact), where, fusion_settings(fusion, signals))
+            bool(exact), where, fusion_settings(fusion, signals), sparse=sparse)
 
     def _search_vector(self, vector, k, ef, exact, where, using) -> list:
-        """search(vector): one vector field's nearest records."""
+        """search(vector): one vector field's nearest records (a sparse field's best by inner
+        product)."""
+        if using in self._sparse:
+            return self._engine.search_hybrid(
+                [], "", _positive_int(k, "k"), _ef(ef), bool(exact), where,
+                fusion_settings(None, [using]), sparse=[sparse_query(vector, using)])
         if using is not None:
             query = _query_vector(vector, self._field(using).dim, self.name, using)
             return self._engine.search(query, _positive_int(k, "k"), _ef(ef), bool(exact), where,
@@ -478,19 +500,24 @@ class Collection:
         return self._engine.search(query, _positive_int(k, "k"), _ef(ef), bool(exact), where)
 
     def _vector_queries(self, vector: Any, vectors: Optional[dict], using: Optional[str]) -> tuple:
-        """The vector signals of a hybrid search: ([(field, query)], [signal names])."""
+        """The vector signals of a hybrid search: ([(field, query)], [sparse queries], [signal
+        names]), the dense signals first, then the sparse ones (the engine's order)."""
         if vector is not None and vectors is not None:
             raise InvalidArgumentError("search() takes vector or vectors=, not both")
         if vectors is None:
             field = next(iter(self._fields)) if using is None else using
-            return [(using or "", _query_vector(vector, self._field(field).dim, self.name, using))], [field]
+            if field in self._sparse:
+                return [], [sparse_query(vector, field)], [field]
+            return [(using or "", _query_vector(vector, self._field(field).dim, self.name, using))], [], [field]
         if using is not None:
             raise InvalidArgumentError("vectors= names its fields: pass it without using=")
         if not isinstance(vectors, dict) or not vectors:
             raise InvalidArgumentError("vectors must be a non-empty dict of field name -> query vector")
+        sparse_names = [name for name in vectors if name in self._sparse]
         queries = [(name, _query_vector(query, self._field(name).dim, self.name, name))
-                   for name, query in vectors.items()]
-        return queries, list(vectors)
+                   for name, query in vectors.items() if name not in self._sparse]
+        sparse = [sparse_query(vectors[name], name) for name in sparse_names]
+        return queries, sparse, [name for name, _ in queries] + sparse_names
 
     def _field(self, using: Any) -> VectorField:
         """The field ``using`` names; InvalidArgumentError when none."""
@@ -498,7 +525,7 @@ class Collection:
             raise InvalidArgumentError(f"using must be a str, got {type(using).__name__}")
         if using not in self._fields:
             raise InvalidArgumentError(
-                f"unknown vector field {using!r}; collection {self.name!r} has {describe(self._fields)}")
+                f"unknown vector field {using!r}; collection {self.name!r} has {describe(self.vector_fields)}")
         return self._fields[using]
 
     def search_batch(
@@ -523,7 +550,7 @@ class Collection:
         vectors: hybrid, fused by ``fusion``). For text and hybrid searches the distances are the
         negated scores.
         """
-        if text is None and not isinstance(vectors, dict):
+        if text is None and not isinstance(vectors, dict) and using not in self._sparse:
             field = {} if using is None else {"field": using}
             dim = self.dim if using is None else self._field(using).dim
             queries = _matrix(vectors, "vectors", dim, self.name, using)
@@ -545,18 +572,24 @@ class Collection:
         return ids.astype(str), distances
 
     def _batch_queries(self, vectors: Any, text: Optional[Sequence[str]], using: Optional[str]) -> tuple:
-        """The hybrid queries of search_batch: ([(vector queries, text)], signal names)."""
+        """The hybrid queries of search_batch: ([(vector queries, sparse queries, text)], signal
+        names)."""
+        sparse: dict = {}
         if isinstance(vectors, dict):
             if using is not None:
                 raise InvalidArgumentError("vectors= as a dict names its fields: pass it without using=")
+            sparse = {name: _sparse_query_list(rows, name) for name, rows in vectors.items()
+                      if name in self._sparse}
             matrices = {name: _matrix(rows, f"vectors[{name!r}]", self._field(name).dim, self.name, name)
-                        for name, rows in vectors.items()}
+                        for name, rows in vectors.items() if name not in self._sparse}
+        elif vectors is not None and using in self._sparse:
+            matrices, sparse = {}, {using: _sparse_query_list(vectors, using)}
         elif vectors is not None:
             name = next(iter(self._fields)) if using is None else using
             matrices = {name: _matrix(vectors, "vectors", self._field(name).dim, self.name, using)}
         else:
             matrices = {}
-        counts = {len(matrix) for matrix in matrices.values()}
+        counts = {len(rows) for rows in [*matrices.values(), *sparse.values()]}
         if text is not None:
             if isinstance(text, str) or not isinstance(text, Sequence):
                 raise InvalidArgumentError("text must be a list of str, one per query")
@@ -565,10 +598,19 @@ class Collection:
             raise InvalidArgumentError(f"the queries differ in number: {sorted(counts)}")
         count = counts.pop()
         texts = [""] * count if text is None else [_text_query(query) for query in text]
-        queries = [([(name, matrix[row]) for name, matrix in matrices.items()], texts[row])
+        queries = [([(name, matrix[row]) for name, matrix in matrices.items()],
+                    [rows[row] for rows in sparse.values()], texts[row])
                    for row in range(count)]
-        signals = list(matrices) + ([] if text is None else [TEXT_SIGNAL])
+        signals = list(matrices) + list(sparse) + ([] if text is None else [TEXT_SIGNAL])
         return queries, signals
 
     def __repr__(self) -> str:
         return f"<omendb.Collection {self.name!r} dim={self.dim} metric={self.metric} size={len(self)}>"
+
+
+def _sparse_query_list(rows: Any, name: str) -> list:
+    """The sparse queries of field ``name`` in search_batch: one per row."""
+    if isinstance(rows, (str, bytes, dict)) or not isinstance(rows, Sequence):
+        raise InvalidArgumentError(
+            f"the queries of sparse field {name!r} must be a list of sparse vectors, one per query")
+    return [sparse_query(row, name) for row in rows]

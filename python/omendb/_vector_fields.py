@@ -15,6 +15,7 @@ from typing import Any, Mapping, Optional, Sequence
 import numpy as np
 
 from ._errors import InvalidArgumentError
+from ._sparse import SparseField
 
 # The name of the single field of a collection created with dim= (and of the first field when
 # no other name is given).
@@ -47,7 +48,8 @@ def fields_of(engine_fields: Sequence[tuple]) -> dict:
 
 
 def check_declared(vectors: Any) -> dict:
-    """``vectors=`` of Database.collection checked: a non-empty dict of str -> VectorField."""
+    """``vectors=`` of Database.collection checked: a non-empty dict of str -> VectorField or
+    SparseField, whose first field is a VectorField (every record has it)."""
     if not isinstance(vectors, Mapping) or len(vectors) == 0:
         raise InvalidArgumentError(
             "vectors must be a non-empty dict of field name -> omendb.VectorField, got "
@@ -55,15 +57,20 @@ def check_declared(vectors: Any) -> dict:
     for name, field in vectors.items():
         if not isinstance(name, str):
             raise InvalidArgumentError(f"vector field names must be str, got {type(name).__name__}")
-        if not isinstance(field, VectorField):
+        if not isinstance(field, (VectorField, SparseField)):
             raise InvalidArgumentError(
-                f"vectors[{name!r}] must be an omendb.VectorField, got {type(field).__name__}")
+                f"vectors[{name!r}] must be an omendb.VectorField or omendb.SparseField, got "
+                f"{type(field).__name__}")
+    if not isinstance(next(iter(vectors.values())), VectorField):
+        raise InvalidArgumentError(
+            "the first field of vectors= must be an omendb.VectorField: every record has it")
     return dict(vectors)
 
 
 def describe(fields: Mapping[str, VectorField]) -> str:
-    """``fields`` as "'a' (512, cosine), 'b' (384, l2)" for messages."""
-    return ", ".join(f"{name!r} ({field.dim}, {field.metric})" for name, field in fields.items())
+    """``fields`` as "'a' (512, cosine), 'b' (384, l2), 's' (sparse)" for messages."""
+    return ", ".join(f"{name!r} (sparse)" if isinstance(field, SparseField) else
+                     f"{name!r} ({field.dim}, {field.metric})" for name, field in fields.items())
 
 
 def split_rows(vectors: Mapping, fields: Mapping[str, VectorField], count: int,

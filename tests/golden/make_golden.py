@@ -6,7 +6,8 @@ OUT_DIR gets `db/` (the database folder) and `expected.json` (what every record 
 and the exact top-10 of a few queries). The workload covers what the files can hold: three
 collections with each metric and non-default build options (and from format 2 on a fourth, with
 sq8 codes; from format 3 on a fifth with two named vector fields, some records lacking the second;
-from format 4 on a sixth with documents and a full-text index),
+from format 4 on a sixth with documents and a full-text index; from format 5 on a seventh
+with a sparse vector field, some records lacking it),
 a graph-sized collection (above the
 2,048-record scan threshold), deletes by id and by filter, upserts, a dropped collection, every
 metadata type, a checkpoint, and then a log tail of adds, upserts and deletes that no checkpoint
@@ -140,6 +141,43 @@ def write_articles_tail(db: omendb.Database, rng: np.random.Generator, model: di
     del model["articles"]["articles-tail-1"]
 
 
+def sparse_vector(rng: np.random.Generator) -> dict:
+    """A sparse vector of 1 to 8 entries over 300 indices, weights float32-exact."""
+    indices = rng.choice(300, size=int(rng.integers(1, 9)), replace=False)
+    return {int(i): float(np.float32(rng.uniform(-1, 3))) for i in indices}
+
+
+def write_passages(db: omendb.Database, rng: np.random.Generator, model: dict) -> None:
+    """The collection "passages": 4-d vectors and a sparse field "terms" in five of six records,
+    900 records; an upsert that drops and one that changes a sparse vector, and a delete. The
+    model holds (vector, metadata, None, None, sparse vector or None)."""
+    col = db.collection("passages", vectors={"dense": omendb.VectorField(4), "terms": omendb.SparseField()})
+    vectors = rng.standard_normal((900, 4)).astype(np.float32)
+    terms = [None if i % 6 == 0 else sparse_vector(rng) for i in range(900)]
+    ids = [f"passages-{i}" for i in range(900)]
+    col.add(ids, vectors={"dense": vectors, "terms": terms})
+    model["passages"] = {ids[i]: (vectors[i], {}, None, None, terms[i]) for i in range(900)}
+    changed = [None, sparse_vector(rng)]
+    col.upsert(["passages-1", "passages-2"], vectors={"dense": vectors[:2], "terms": changed})
+    for i, record_id in enumerate(["passages-1", "passages-2"]):
+        model["passages"][record_id] = (vectors[i], {}, None, None, changed[i])
+    col.delete(["passages-3"])
+    del model["passages"]["passages-3"]
+
+
+def write_passages_tail(db: omendb.Database, rng: np.random.Generator, model: dict) -> None:
+    """Log-tail writes to "passages": adds with and without sparse vectors, a delete."""
+    col = db.collection("passages")
+    vectors = rng.standard_normal((12, 4)).astype(np.float32)
+    terms = [sparse_vector(rng) if i % 3 else None for i in range(12)]
+    ids = [f"passages-tail-{i}" for i in range(12)]
+    col.add(ids, vectors={"dense": vectors, "terms": terms})
+    for i, record_id in enumerate(ids):
+        model["passages"][record_id] = (vectors[i], {}, None, None, terms[i])
+    col.delete(["passages-tail-1"])
+    del model["passages"]["passages-tail-1"]
+
+
 def write_workload(db: omendb.Database, rng: np.random.Generator) -> dict:
     """Runs the workload; returns the model: {collection: {id: (vector, metadata)}}."""
     model: dict[str, dict[str, tuple[np.ndarray, dict]]] = {}
@@ -168,6 +206,8 @@ def write_workload(db: omendb.Database, rng: np.random.Generator) -> dict:
         write_named(db, rng, model)
     if hasattr(omendb, "TextField"):  # format 4 on: documents and a full-text index
         write_articles(db, rng, model)
+    if hasattr(omendb, "SparseField"):  # format 5 on: sparse vectors
+        write_passages(db, rng, model)
 
     dropped = db.collection("dropped", dim=3)
     dropped.add(ids=["gone"], vectors=np.ones((1, 3), np.float32))
@@ -213,6 +253,8 @@ def write_workload(db: omendb.Database, rng: np.random.Generator) -> dict:
         write_named_tail(db, rng, model)
     if "articles" in model:
         write_articles_tail(db, rng, model)
+    if "passages" in model:
+        write_passages_tail(db, rng, model)
     return model
 
 
@@ -239,7 +281,12 @@ def snapshot_expected(db: omendb.Database, model: dict, rng: np.random.Generator
             else:
                 assert np.array_equal(record.vector, vector), record_id
             entries[record_id] = {"vector": hex_vector(record.vector), "metadata": record.metadata}
-            if len(model[name][record_id]) == 4:  # a collection with text: the document too
+            if len(model[name][record_id]) == 5:  # a collection with a sparse field
+                terms = model[name][record_id][4]
+                assert record.vectors.get("terms") == terms, record_id
+                if terms is not None:
+                    entries[record_id]["sparse"] = {"terms": {str(i): w for i, w in terms.items()}}
+            elif len(model[name][record_id]) == 4:  # a collection with text: the document too
                 assert record.document == model[name][record_id][3], record_id
                 if record.document is not None:
                     entries[record_id]["document"] = record.document
@@ -257,12 +304,22 @@ def snapshot_expected(db: omendb.Database, model: dict, rng: np.random.Generator
         if len(getattr(col, "vector_fields", {})) > 1:
             fields = list(col.vector_fields)
             expected["collections"][name] = {"fields": fields, "field_exact_top10": {}}
-            for field in fields[1:]:
+            dense = [f for f in fields[1:] if isinstance(col.vector_fields[f], omendb.VectorField)]
+            for field in dense:
                 field_queries = rng.standard_normal((5, col.vector_fields[field].dim)).astype(np.float32)
                 expected["collections"][name]["field_exact_top10"][field] = [
                     {"query": hex_vector(q), "ids": [h.id for h in col.search(q, k=10, exact=True, using=field)]}
                     for q in field_queries
                 ]
+        sparse_fields = [f for f, kind in getattr(col, "vector_fields", {}).items()
+                         if not isinstance(kind, omendb.VectorField)]
+        for field in sparse_fields:
+            sparse_queries = [sparse_vector(rng) for _ in range(5)]
+            expected["collections"][name].setdefault("sparse_top10", {})[field] = [
+                {"query": {str(i): w for i, w in q.items()},
+                 "hits": [[h.id, h.score] for h in col.search(q, k=10, using=field)]}
+                for q in sparse_queries
+            ]
         if getattr(col, "text", None) is not None:
             expected["collections"][name] = {"text_top10": [
                 {"query": query, "hits": [[h.id, h.score] for h in col.search(text=query, k=10)]}

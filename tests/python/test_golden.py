@@ -17,7 +17,7 @@ import pytest
 import omendb
 
 GOLDEN_ROOT = Path(__file__).resolve().parents[1] / "golden"
-CURRENT_MANIFEST_VERSION = 4
+CURRENT_MANIFEST_VERSION = 5
 GOLDEN_FOLDERS = sorted(p for p in GOLDEN_ROOT.iterdir() if (p / "expected.json").is_file())
 
 
@@ -40,7 +40,10 @@ def check_contents(db: omendb.Database, expected: dict) -> None:
             assert record.vector.astype("<f4").tobytes() == vector_of(stored["vector"]).tobytes()
             assert record.metadata == stored["metadata"], record_id
             more = stored.get("vectors", {})  # further vector fields (format 3 on)
-            assert sorted(record.vectors) == sorted([next(iter(col.vector_fields)), *more]), record_id
+            sparse = stored.get("sparse", {})  # sparse fields (format 5 on)
+            assert sorted(record.vectors) == sorted([next(iter(col.vector_fields)), *more, *sparse]), record_id
+            for field, weights in sparse.items():
+                assert record.vectors[field] == {int(i): w for i, w in weights.items()}, record_id
             for field, hex_bytes in more.items():
                 assert record.vectors[field].astype("<f4").tobytes() == vector_of(hex_bytes).tobytes()
             assert record.document == stored.get("document"), record_id  # documents: format 4 on
@@ -51,6 +54,11 @@ def check_contents(db: omendb.Database, expected: dict) -> None:
         for search in want.get("text_top10", []):
             hits = col.search(text=search["query"], k=10)
             assert [[h.id, h.score] for h in hits] == search["hits"], search["query"]
+        for field, searches in want.get("sparse_top10", {}).items():
+            for search in searches:
+                query = {int(i): w for i, w in search["query"].items()}
+                hits = col.search(query, k=10, using=field)
+                assert [[h.id, h.score] for h in hits] == search["hits"], field
         for field, searches in want.get("field_exact_top10", {}).items():
             for search in searches:
                 hits = col.search(vector_of(search["query"]), k=10, exact=True, using=field)

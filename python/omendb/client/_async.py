@@ -37,6 +37,7 @@ class _Planner:
         self.vector_fields = [(DEFAULT_FIELD, info["dim"], info["metric"], info["m"],
                                info["ef_construction"], info["quantization"])]
         self.text = text_settings_of(info)
+        self.sparse_fields: list = []  # a served collection has none (embedded-only)
 
     @staticmethod
     def search_fast(*arguments) -> None:

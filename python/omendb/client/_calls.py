@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import numbers
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 from urllib.parse import quote
 
 import numpy as np
@@ -300,8 +300,10 @@ class CollectionCalls:
     def search_text(self, text: str, k: int, where) -> Call:
         return self._json("search", {"text": text, "k": k, "where": json_where(where)}, _hits)
 
-    def search_hybrid(self, vectors: list, text: str, k: int, ef: int, exact: bool, where, fusion: tuple) -> Call:
-        """A hybrid search of the collection's one vector field (a served collection has one)."""
+    def search_hybrid(self, vectors: list, text: str, k: int, ef: int, exact: bool, where, fusion: tuple,
+                      sparse: Sequence = ()) -> Call:
+        """A hybrid search of the collection's one vector field (a served collection has one and
+        no sparse field, so ``sparse`` is always empty)."""
         header = {"k": k, "ef": ef or None, "exact": exact, "where": json_where(where),
                   "fusion": json_fusion(fusion, len(vectors))}
         if text:
@@ -312,8 +314,8 @@ class CollectionCalls:
 
     def search_hybrid_batch(self, queries: list, k: int, ef: int, exact: bool, where, fusion: tuple) -> Call:
         """The hybrid queries' (ids, distances) arrays; Collection.search_batch's answer."""
-        texts = [text for _, text in queries]
-        vectors = [single_vector(fields) for fields, _ in queries if fields]
+        texts = [text for _, _, text in queries]
+        vectors = [single_vector(fields) for fields, _, _ in queries if fields]
         header = {"k": k, "ef": ef or None, "exact": exact, "where": json_where(where),
                   "fusion": json_fusion(fusion, 1 if vectors else 0)}
         if any(texts):

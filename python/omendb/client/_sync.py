@@ -5,7 +5,7 @@ database has the embedded API's methods, argument checks, messages and return ty
 from __future__ import annotations
 
 import os
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
@@ -33,8 +33,9 @@ class RemoteDatabaseEngine:
 
     def create_collection(self, name: str, dim: int, metric: str, m: int, ef_construction: int,
                           quantization: str, vector_name: str = DEFAULT_FIELD,
-                          more_vectors: tuple = (), text: Optional[tuple] = None) -> "RemoteCollectionEngine":
-        if more_vectors or vector_name != DEFAULT_FIELD:
+                          more_vectors: tuple = (), text: Optional[tuple] = None,
+                          sparse_vectors: Sequence = ()) -> "RemoteCollectionEngine":
+        if more_vectors or sparse_vectors or vector_name != DEFAULT_FIELD:
             raise NotSupportedError(
                 "named vector fields are not available over HTTP yet: create the collection "
                 "embedded (omendb.open) on the server's machine")
@@ -82,6 +83,8 @@ class RemoteCollectionEngine:
         """The one vector field of a collection served over HTTP, as the engine describes it."""
         return [(DEFAULT_FIELD, self.dim, self.metric, self.m, self.ef_construction, self.quantization)]
 
+    sparse_fields: list = []  # a served collection has none (sparse fields are embedded-only)
+
     @staticmethod
     def tokenize(text: str) -> list:
         raise NotSupportedError("tokenize() is not available over HTTP: it runs the server's analyzer")
@@ -89,8 +92,9 @@ class RemoteCollectionEngine:
     def search_text(self, text: str, k: int, where) -> list:
         return self._send(self._calls.search_text(text, k, where))
 
-    def search_hybrid(self, vectors: list, text: str, k: int, ef: int, exact: bool, where, fusion: tuple) -> list:
-        return self._send(self._calls.search_hybrid(vectors, text, k, ef, exact, where, fusion))
+    def search_hybrid(self, vectors: list, text: str, k: int, ef: int, exact: bool, where, fusion: tuple,
+                      sparse: Sequence = ()) -> list:
+        return self._send(self._calls.search_hybrid(vectors, text, k, ef, exact, where, fusion, sparse))
 
     def search_hybrid_batch(self, queries: list, k: int, ef: int, exact: bool, where, fusion: tuple) -> list:
         """One list of hits per query (id and distance; Collection.search_batch reads no more)."""
