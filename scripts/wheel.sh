@@ -46,7 +46,8 @@ test_wheel() {
   cp -r tests/python "$scratch/tests"
   (cd "$scratch/tests" && "$venv/bin/python" -m pytest -q -p no:cacheprovider \
     test_api.py test_api_search.py test_bad_input.py test_records.py test_filters.py \
-    test_durability.py test_quantization.py test_backup.py test_named_vectors.py test_hybrid.py)
+    test_durability.py test_quantization.py test_backup.py test_named_vectors.py test_hybrid.py \
+    test_sparse.py)
   rm -rf "$scratch"
 }
 
