@@ -28,6 +28,7 @@
 
 #include "omendb/status.h"
 #include "text/bm25.h"
+#include "text/slot_map.h"
 #include "text/sparse_postings.h"
 
 namespace omendb::text {
@@ -47,7 +48,7 @@ Status validate_sparse(std::span<const SparseEntry> entries);
 class SparseIndex {
  public:
   // compacted(): the new slot of a slot that is dropped.
-  static constexpr std::uint32_t kDropped = UINT32_MAX;
+  static constexpr std::uint32_t kDropped = kDroppedSlot;
   // Indices below this are found through a table, the others through a hash map.
   static constexpr std::uint32_t kDenseIndices = std::uint32_t{1} << 18;
 

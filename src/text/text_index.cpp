@@ -122,21 +122,14 @@ std::vector<const std::string*> TextIndex::texts_by_id() const {
 }
 
 Result<TextIndex> TextIndex::compacted(std::span<const std::uint32_t> new_slot_of_old) const {
-  if (new_slot_of_old.size() < slot_count()) {
-    return Status::invalid_argument("the slot map has fewer entries than the text index's slots");
-  }
-  std::uint64_t next = 0;  // one past the last kept new slot
-  for (std::uint64_t slot = 0; slot < slot_count(); ++slot) {
-    const std::uint32_t target = new_slot_of_old[slot];
-    if (target == kDropped) continue;
-    if (target < next) return Status::invalid_argument("the slot map does not keep slot order");
-    next = std::uint64_t{target} + 1;
-  }
+  Result<std::uint64_t> new_slots =
+      compacted_slot_count(new_slot_of_old, slot_count(), "text index");
+  if (!new_slots.is_ok()) return new_slots.status();
   const auto kept = [&](std::uint32_t slot) {
     return is_live(slot) && new_slot_of_old[slot] != kDropped;
   };
   TextIndex out;
-  out.grow_slots(next);
+  out.grow_slots(new_slots.value());
   for (std::uint64_t slot = 0; slot < slot_count(); ++slot) {
     const auto old_slot = static_cast<std::uint32_t>(slot);
     if (!kept(old_slot)) continue;

@@ -36,6 +36,7 @@
 #include "omendb/status.h"
 #include "text/bm25.h"
 #include "text/posting_list.h"
+#include "text/slot_map.h"
 
 namespace omendb::text {
 
@@ -47,7 +48,7 @@ inline constexpr std::size_t kTextIndexHeaderBytes = 8 + 4 + 8 + 4;
 class TextIndex {
  public:
   // compacted(): the new slot of a slot that is dropped.
-  static constexpr std::uint32_t kDropped = UINT32_MAX;
+  static constexpr std::uint32_t kDropped = kDroppedSlot;
 
   using ByteSink = std::function<void(std::span<const std::byte>)>;
   // A search filter: whether a live slot may be returned.
