@@ -44,7 +44,7 @@ struct VectorFieldOptions {
   Metric metric = Metric::kL2;  // distance between vectors
   std::uint32_t m = 16;         // graph degree, as CollectionOptions::m
   std::uint32_t ef_construction = 100;              // as CollectionOptions::ef_construction
-  Quantization quantization = Quantization::kNone;  // as CollectionOptions::quantization
+  Quantization quantization = Quantization::kSq8;  // as CollectionOptions::quantization
 
   static constexpr std::size_t kMaxFieldNameBytes = 64;
 };
@@ -70,7 +70,7 @@ struct CollectionOptions {
   std::uint32_t ef_construction = 100;  // candidate list size while inserting; larger = better
                                         // graph, slower build (README, "Choosing ef_construction")
   std::uint64_t seed = 42;              // seeds the level of each node, so builds are reproducible
-  Quantization quantization = Quantization::kNone;  // codes the graph walks run on
+  Quantization quantization = Quantization::kSq8;  // codes the graph walks run on
   std::string vector_name = "default";             // the first vector field's name
   std::vector<VectorFieldOptions> more_vectors;     // further fields, in declaration order
   TextOptions text;                                 // full-text search, off by default

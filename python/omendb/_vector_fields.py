@@ -34,7 +34,7 @@ class VectorField:
     metric: str = "l2"
     m: int = 16
     ef_construction: int = 100
-    quantization: str = "none"
+    quantization: str = "sq8"
 
     def settings(self, name: str) -> tuple:
         """The engine's form: (name, dim, metric, m, ef_construction, quantization)."""

@@ -35,7 +35,7 @@ def test_collection_is_created_with_its_options(db):
     """A new collection reports its name, dim, metric, m and ef_construction and starts empty."""
     collection = db.collection("docs", dim=5, metric="cosine", m=8, ef_construction=50)
     assert (collection.name, collection.dim, collection.metric, len(collection)) == ("docs", 5, "cosine", 0)
-    assert (collection.m, collection.ef_construction, collection.quantization) == (8, 50, "none")
+    assert (collection.m, collection.ef_construction, collection.quantization) == (8, 50, "sq8")  # sq8: the default
     assert "docs" in repr(collection)
 
 

@@ -164,7 +164,7 @@ def test_info_reports_collections_settings_and_files(db_path):
         db.collection("quantized", dim=4, metric="ip", quantization="sq8").add(["a"], [[1, 2, 3, 4]])
     report = as_json(run("info", db_path, "--json"))
     assert report["collections"] == [
-        {"name": "docs", "count": 300, "dim": DIM, "metric": "l2", "quantization": "none", "m": 16,
+        {"name": "docs", "count": 300, "dim": DIM, "metric": "l2", "quantization": "sq8", "m": 16,
          "ef_construction": 100},
         {"name": "quantized", "count": 1, "dim": 4, "metric": "ip", "quantization": "sq8", "m": 16,
          "ef_construction": 100},

@@ -128,7 +128,7 @@ def test_opens_searches_writes_and_reopens(golden):
     expected["collections"]["added_later"] = {
         "dim": 4,
         "metric": "ip",
-        "quantization": "none",
+        "quantization": "sq8",  # created without one: the default
         "records": {"x": {"vector": np.ones(4, "<f4").tobytes().hex(), "metadata": {}}},
         "exact_top10": [],
     }

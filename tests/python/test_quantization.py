@@ -34,7 +34,8 @@ def exact_top(base: np.ndarray, query: np.ndarray, k: int, metric: str) -> tuple
 
 
 def test_option_defaults_names_and_errors(db):
-    assert db.collection("plain", dim=4).quantization == "none"
+    assert db.collection("default", dim=4).quantization == "sq8"
+    assert db.collection("plain", dim=4, quantization="none").quantization == "none"
     assert db.collection("coded", dim=4, quantization="sq8").quantization == "sq8"
     assert db.collection("coded", quantization="sq8").quantization == "sq8"
     with pytest.raises(omendb.InvalidArgumentError, match="quantization must be 'sq8' or 'none', got 'pq'"):
@@ -43,7 +44,7 @@ def test_option_defaults_names_and_errors(db):
         db.collection("bad", dim=4, quantization=8)
     with pytest.raises(omendb.InvalidArgumentError, match="exists with quantization='none', not 'sq8'"):
         db.collection("plain", quantization="sq8")
-    assert db.collections() == ["coded", "plain"]
+    assert db.collections() == ["coded", "default", "plain"]
 
 
 @pytest.mark.parametrize("metric", ["l2", "ip", "cosine"])

@@ -50,7 +50,7 @@ from .options import (
 )
 @click.option("--create", is_flag=True, help="Create the database when PATH does not exist or is an empty folder.")
 @click.option("--metric", help="New collection: l2 (default), cosine or ip. An existing collection must match.")
-@click.option("--quantization", help="New collection: none (default) or sq8. An existing collection must match.")
+@click.option("--quantization", help="New collection: sq8 (default) or none. An existing collection must match.")
 @click.option("--m", type=click.IntRange(min=1), default=16, show_default=True, help="New collection: graph degree.")
 @click.option(
     "--ef-construction",

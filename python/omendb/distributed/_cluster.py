@@ -71,7 +71,7 @@ class Database:
         replicas: int = 0,
         m: int = 16,
         ef_construction: int = 100,
-        quantization: str = "none",
+        quantization: str = "sq8",
         sync: str = "full",
         cpus_per_shard: float = 1,
     ) -> Collection:

@@ -139,7 +139,7 @@ Outcome open_state(const fs::path& root, const fs::path& db, const IdUniverse& u
   DbImage next = outcome.image;
   Status status;
   if (p.create) {
-    next[p.collection] = CollectionImage{p.options.dim, Quantization::kNone, {}};
+    next[p.collection] = CollectionImage{p.options.dim, p.options.quantization, {}};
     status = call(
         "create " + p.collection,
         [&] { return database->create_collection(p.collection, p.options).status(); }, next);

@@ -196,6 +196,7 @@ inline const CollectionOptions& options_of(const std::string& name, std::size_t 
     o.dim = 8;
     o.m = 8;
     o.ef_construction = 32;
+    o.quantization = Quantization::kNone;  // the float mode; "sq" below has codes
     return o;
   }();
   static const CollectionOptions plain_small = [] {

@@ -329,6 +329,7 @@ TEST(ManifestCodec, VersionOneDecodesWithoutQuantization) {
 
 TEST(ManifestCodec, QuantizationRoundTripsAndUnknownCodesAreCorruption) {
   Manifest manifest = sample(2, 1);
+  manifest.collections[0].options.quantization = Quantization::kNone;
   manifest.collections[1].options.quantization = Quantization::kSq8;
   Result<Manifest> decoded = decode_manifest(encode(manifest));
   ASSERT_TRUE(decoded.is_ok()) << decoded.status().message();
