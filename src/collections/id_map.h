@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "util/prefetch.h"
+
 namespace omendb {
 
 class IdMap {
@@ -44,6 +46,14 @@ class IdMap {
   // The id of `slot`. Precondition: slot < size(). The view lives until the next insert().
   std::string_view id(std::uint32_t slot) const noexcept {
     return std::string_view(bytes_).substr(offsets_[slot], offsets_[slot + 1] - offsets_[slot]);
+  }
+
+  // Starts loading the offsets of id(slot) into cache, so that prefetch_bytes(slot) and id(slot)
+  // find them without a wait. Precondition: slot < size().
+  void prefetch_offsets(std::uint32_t slot) const noexcept { prefetch_line(&offsets_[slot]); }
+  // Starts loading the first bytes of id(slot) into cache. Precondition: slot < size().
+  void prefetch_bytes(std::uint32_t slot) const noexcept {
+    prefetch_line(bytes_.data() + offsets_[slot]);
   }
 
   // Bytes of all ids inserted so far (erased ones included).

@@ -507,6 +507,13 @@ Result<std::vector<Hit>> Collection::search(std::span<const float> query,
 
 std::vector<Hit> Collection::State::to_hits(const Generation& g, const HnswIndex& index,
                                             const std::vector<Neighbor>& neighbors) {
+  // The hits' flags, ids and metadata are scattered and rarely cached after a walk: start every
+  // load before the first copy.
+  for (const Neighbor& neighbor : neighbors) {
+    index.prefetch_deleted_flag(neighbor.slot);
+    g.prefetch_hit(neighbor.slot);
+  }
+  for (const Neighbor& neighbor : neighbors) g.ids.prefetch_bytes(neighbor.slot);
   std::vector<Hit> hits;
   hits.reserve(neighbors.size());
   for (const Neighbor& neighbor : neighbors) {

@@ -88,6 +88,8 @@ class HnswIndex {
                *const_cast<RowArena&>(deleted_).row_as<std::uint8_t>(slot))
                .load(std::memory_order_acquire) != 0;
   }
+  // Starts loading the flag is_deleted(slot) reads into cache.
+  void prefetch_deleted_flag(std::uint32_t slot) const noexcept { prefetch_line(deleted_.row(slot)); }
   // Makes searches skip `slot` from now on (it still guides graph walks until repaired).
   // Writer only; precondition: the slot was written (write_rows) and is not deleted yet.
   void mark_deleted(std::uint32_t slot) noexcept;

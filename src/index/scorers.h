@@ -11,30 +11,9 @@
 #include "index/space.h"
 #include "index/vector_store.h"
 #include "quant/sq8.h"
+#include "util/prefetch.h"
 
 namespace omendb {
-
-// Starts loading the cache line at `address` (never faults). On x86-64 an asm statement, not
-// __builtin_prefetch: GCC 12 at -O3 deleted the __builtin_prefetch loops of the graph walks
-// (prefetch_bytes below, inlined through the scorers; the disassembly of both walk
-// instantiations held no row prefetch), and restoring them raised single-query QPS by 15% on
-// clustered 100,000 x 128 (sq8) and build speed by 15%.
-inline void prefetch_line(const void* address) noexcept {
-#if defined(__x86_64__)
-  asm volatile("prefetcht0 %0" : : "m"(*static_cast<const char*>(address)));
-#else
-  __builtin_prefetch(address, 0, 3);
-#endif
-}
-
-// Starts loading a row into cache, every line of its first KiB: on hnsw_bench this beat
-// prefetching two lines and leaving the rest to the hardware by 15-25%.
-inline void prefetch_bytes(const void* row, std::size_t bytes) noexcept {
-  const char* start = static_cast<const char*>(row);
-  for (std::size_t offset = 0; offset < std::min<std::size_t>(bytes, 1024); offset += 64) {
-    prefetch_line(start + offset);
-  }
-}
 
 class ExactScorer {
  public:
