@@ -29,12 +29,9 @@ from ._arguments import (
 from ._errors import ClosedError, InvalidArgumentError, NotFoundError
 from ._hybrid import TEXT_SIGNAL, TextField, fusion_settings, text_field_of
 from ._sparse import SparseField, sparse_query, sparse_rows
-from ._vector_fields import VectorField, check_declared, describe, fields_of, split_rows
+from ._vector_fields import DEFAULT_QUANTIZATION, VectorField, check_declared, describe, fields_of, split_rows
 
 IN_MEMORY = ":memory:"
-
-# The quantization of a collection created without one.
-DEFAULT_QUANTIZATION = "sq8"
 
 # A metadata filter: a Mongo-style dict or a string; see docs/filters.md.
 Filter = Optional[Union[dict, str]]

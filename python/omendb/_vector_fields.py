@@ -21,6 +21,9 @@ from ._sparse import SparseField
 # no other name is given).
 DEFAULT_FIELD = "default"
 
+# The quantization of a field or collection created without one (README, "Which default").
+DEFAULT_QUANTIZATION = "sq8"
+
 
 @dataclass(frozen=True)
 class VectorField:
@@ -34,7 +37,7 @@ class VectorField:
     metric: str = "l2"
     m: int = 16
     ef_construction: int = 100
-    quantization: str = "sq8"
+    quantization: str = DEFAULT_QUANTIZATION
 
     def settings(self, name: str) -> tuple:
         """The engine's form: (name, dim, metric, m, ef_construction, quantization)."""

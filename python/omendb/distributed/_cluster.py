@@ -22,6 +22,7 @@ from typing import Any, Optional
 
 from .._arguments import _check_name, _positive_int
 from .._errors import ClosedError, InvalidArgumentError, NotFoundError
+from .._vector_fields import DEFAULT_QUANTIZATION
 from ._collection import Collection
 from ._shard import Shard
 from ._shards import RETRY_SECONDS, ShardSet
@@ -71,7 +72,7 @@ class Database:
         replicas: int = 0,
         m: int = 16,
         ef_construction: int = 100,
-        quantization: str = "sq8",
+        quantization: str = DEFAULT_QUANTIZATION,
         sync: str = "full",
         cpus_per_shard: float = 1,
     ) -> Collection:
