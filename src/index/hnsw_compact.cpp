@@ -54,9 +54,10 @@ std::unique_ptr<HnswIndex> HnswIndex::compacted_to(std::span<const std::uint32_t
   for (std::uint32_t i = 0; i < kept.size(); ++i) new_slot[kept[i]] = i;
   const std::size_t count = kept.size();
   auto fresh = std::make_unique<HnswIndex>(space_.metric(), space_.dim(), params_);
-  fresh->vectors_.reserve(count);
-  fresh->graph_.reserve(count);
-  fresh->deleted_.reserve(count);
+  fresh->vectors_.reserve_to_fill(count);
+  fresh->graph_.reserve_to_fill(count);
+  fresh->deleted_.reserve_to_fill(count);
+  if (fresh->codes_) fresh->codes_->reserve_to_fill(count);
 
   std::vector<std::uint32_t> links(graph_.max_degree(0));
   Entry top{0, -1};

@@ -19,6 +19,11 @@ void HnswGraph::reserve(std::size_t nodes) {
   upper_ptr_.reserve(nodes);
 }
 
+void HnswGraph::reserve_to_fill(std::size_t nodes) {
+  level0_.reserve_to_fill(nodes);
+  upper_ptr_.reserve_to_fill(nodes);
+}
+
 std::uint32_t* HnswGraph::allocate_upper_block(std::size_t words) {
   std::lock_guard guard(pool_mutex_);
   if (pool_used_ + words > kPoolChunkWords) {

@@ -43,6 +43,9 @@ class HnswGraph {
   std::size_t capacity() const noexcept { return level0_.capacity(); }
   // Makes room for nodes [0, nodes). Writer only; safe while readers use existing nodes.
   void reserve(std::size_t nodes);
+  // As reserve(nodes), before filling exactly nodes [0, nodes) at once (a restore, a compaction):
+  // see RowArena::reserve_to_fill.
+  void reserve_to_fill(std::size_t nodes);
 
   // Gives `node` empty lists on levels 0..level. Precondition: node < capacity(), not yet linked
   // from any list, level in [0, kMaxLevel]. Allocates only when level > 0.

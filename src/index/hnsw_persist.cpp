@@ -305,11 +305,12 @@ void HnswIndex::copy_in(const HnswImage& image, std::span<const std::byte> level
     vectors_.map_rows(image.vectors_file, reinterpret_cast<const float*>(image.vectors.data()),
                       image.size);
   } else {
-    vectors_.reserve(image.size);
+    vectors_.reserve_to_fill(image.size);
     vectors_.copy_in(0, image.vectors.data(), image.size);
   }
-  graph_.reserve(image.size);
-  deleted_.reserve(image.size);
+  graph_.reserve_to_fill(image.size);
+  deleted_.reserve_to_fill(image.size);
+  if (codes_) codes_->reserve_to_fill(image.size);
   encode_codes(0, image.size);  // codes are a function of the rows: derived, not stored
   vectors_.release_mapped_pages();  // checking and encoding paged the mapped rows in
   graph_.restore_level0(level0);

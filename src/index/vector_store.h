@@ -32,6 +32,10 @@ class VectorStore {
   std::size_t capacity() const noexcept { return mapped_rows_ + arena_.capacity(); }
   // Makes slots [0, rows) writable. Writer only; safe while readers use existing rows.
   void reserve(std::size_t rows) { arena_.reserve(rows > mapped_rows_ ? rows - mapped_rows_ : 0); }
+  // As reserve(rows), before copying in exactly slots [0, rows) at once (RowArena::reserve_to_fill).
+  void reserve_to_fill(std::size_t rows) {
+    arena_.reserve_to_fill(rows > mapped_rows_ ? rows - mapped_rows_ : 0);
+  }
   // Copies `count` rows of dim floats, packed back to back at `packed` (any alignment), to slots
   // [first, first + count) as they are (not prepared again). Precondition: mapped_rows() <= first,
   // first + count <= capacity(), no reader uses those slots yet. Cost: one memcpy per arena chunk

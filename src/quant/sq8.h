@@ -58,6 +58,8 @@ class Sq8Codes {
   std::size_t dim() const noexcept { return dim_; }
   // Makes slots [0, rows) writable. Writer only; safe while readers use existing rows.
   void reserve(std::size_t rows) { arena_.reserve(rows); }
+  // As reserve(rows), before encoding exactly slots [0, rows) at once (RowArena::reserve_to_fill).
+  void reserve_to_fill(std::size_t rows) { arena_.reserve_to_fill(rows); }
   // Encodes the (prepared) float row of `slot`. Precondition: slot < reserved rows, no reader
   // uses the slot yet. Cost: O(dim).
   void encode(std::uint32_t slot, const float* row) noexcept;

@@ -8,6 +8,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -198,6 +201,50 @@ TEST(RowArenaTest, ReadersSeeStableRowsWhileWriterGrows) {
     published.store(i + 1, std::memory_order_release);
   }
   reader.join();
+}
+
+// The VmFlags line of the mapping holding `address` in /proc/self/smaps ("" when none holds it).
+std::string vm_flags_at(const void* address) {
+  const auto target = reinterpret_cast<std::uintptr_t>(address);
+  std::ifstream smaps("/proc/self/smaps");
+  std::string line;
+  bool inside = false;
+  while (std::getline(smaps, line)) {
+    std::uintptr_t start = 0;
+    std::uintptr_t end = 0;
+    char dash = 0;
+    std::istringstream range(line);
+    if (range >> std::hex >> start >> dash >> end && dash == '-' && line.find(':') > line.find(' ')) {
+      inside = start <= target && target < end;
+    } else if (inside && line.rfind("VmFlags:", 0) == 0) {
+      return line;
+    }
+  }
+  return "";
+}
+
+// A bulk fill keeps huge pages for the whole 2 MiB pages it fills and asks for small pages on the
+// one it fills in part, so that the rest of that page is not made resident.
+TEST(RowArenaTest, ReserveToFillAdvisesSmallPagesWhereTheRowsEnd) {
+  RowArena arena(64, 64, std::size_t{1} << 17);  // one 8 MiB chunk
+  const std::size_t rows = 70'000;                // 4.48 MB: ends inside a 2 MiB page
+  arena.reserve_to_fill(rows);
+  for (std::size_t row = 0; row < rows; ++row) write_pattern(arena, row);
+  EXPECT_TRUE(has_pattern(arena, 0));
+  EXPECT_TRUE(has_pattern(arena, rows - 1));
+  EXPECT_TRUE(is_zero(arena.row(rows), arena.row_bytes()));
+
+  const auto end = reinterpret_cast<std::uintptr_t>(arena.row(rows - 1)) + arena.stride();
+  const std::uintptr_t last_page = end & ~(kHugePage - 1);
+  const std::string tail_flags = vm_flags_at(reinterpret_cast<const void*>(end));
+  ASSERT_FALSE(tail_flags.empty());
+  EXPECT_NE(tail_flags.find(" nh"), std::string::npos) << tail_flags;
+  const std::string full_flags = vm_flags_at(reinterpret_cast<const void*>(last_page - 1));
+  EXPECT_NE(full_flags.find(" hg"), std::string::npos) << full_flags;
+  // Rows past the fill still grow as before.
+  arena.reserve(rows + 1);
+  write_pattern(arena, rows);
+  EXPECT_TRUE(has_pattern(arena, rows));
 }
 
 }  // namespace
