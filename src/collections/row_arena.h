@@ -2,6 +2,8 @@
 // valid for the arena's lifetime and readers may use rows while a writer grows the arena.
 #pragma once
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -12,8 +14,6 @@
 #include <cstring>
 #include <memory>
 #include <new>
-
-#include <sys/mman.h>
 
 namespace omendb {
 

@@ -4,11 +4,13 @@
 #include <atomic>
 #include <cassert>
 #include <cstring>
+#include <vector>
 
 namespace omendb {
 HnswGraph::HnswGraph(std::uint32_t m)
     : m_(m),
-      level0_(level0_record_words() * sizeof(std::uint32_t), alignof(std::uint32_t)),
+      level0_((1 + low_words() + byte_words()) * sizeof(std::uint32_t), alignof(std::uint32_t)),
+      top_(byte_words() * sizeof(std::uint32_t), alignof(std::uint32_t)),
       upper_ptr_(sizeof(std::uint32_t*), alignof(std::uint32_t*)),
       locks_(std::make_unique<std::array<SpinLock, kLockCount>>()) {}
 
@@ -17,11 +19,21 @@ HnswGraph::~HnswGraph() = default;
 void HnswGraph::reserve(std::size_t nodes) {
   level0_.reserve(nodes);
   upper_ptr_.reserve(nodes);
+  reserve_wide(nodes);
 }
 
 void HnswGraph::reserve_to_fill(std::size_t nodes) {
   level0_.reserve_to_fill(nodes);
   upper_ptr_.reserve_to_fill(nodes);
+  reserve_wide(nodes);
+}
+
+void HnswGraph::reserve_wide(std::size_t nodes) {
+  if (nodes <= kNarrowNodes) return;
+  // Every node gets a row of top bytes, zeros: right for the ids its list holds now, all below
+  // 2^24. Readers use the rows once they see wide_, which the release orders after them.
+  top_.reserve(nodes);
+  wide_.store(true, std::memory_order_release);
 }
 
 std::uint32_t* HnswGraph::allocate_upper_block(std::size_t words) {
@@ -51,7 +63,12 @@ void HnswGraph::init_node(std::uint32_t node, int level) {
 }
 
 void HnswGraph::restore_level0(std::span<const std::byte> records) noexcept {
-  level0_.copy_in(0, records.data(), records.size() / level0_.row_bytes());
+  const std::size_t record_bytes = saved_level0_record_words() * sizeof(std::uint32_t);
+  std::vector<std::uint32_t> words(saved_level0_record_words());
+  for (std::size_t node = 0; node < records.size() / record_bytes; ++node) {
+    std::memcpy(words.data(), records.data() + node * record_bytes, record_bytes);
+    set_level0(static_cast<std::uint32_t>(node), {words.data() + 1, words[0]});
+  }
 }
 
 void HnswGraph::restore_upper(std::uint32_t node, int level, std::span<const std::byte> lists) {
@@ -69,9 +86,43 @@ int HnswGraph::level(std::uint32_t node) const noexcept {
   return block == nullptr ? 0 : static_cast<int>(block[0]);
 }
 
+void HnswGraph::set_level0(std::uint32_t node, std::span<const std::uint32_t> ids) noexcept {
+  std::uint32_t* record = level0_.row_as<std::uint32_t>(node);
+  std::uint32_t* low = record + 1;
+  std::uint32_t* high = low + low_words();
+  const auto store = [](std::uint32_t& word, std::uint32_t value) {
+    std::atomic_ref<std::uint32_t>(word).store(value, std::memory_order_release);
+  };
+  // The id at `i`, 0 past the end (unused halves and bytes of the last word).
+  const auto id = [&](std::size_t i) { return i < ids.size() ? ids[i] : 0u; };
+  const std::uint32_t header = load_relaxed(record[0]);
+  const std::uint32_t version = header >> kVersionShift;
+  std::atomic_ref<std::uint32_t>(record[0]).store(
+      ((version + 1) << kVersionShift) | (header & kCountMask), std::memory_order_relaxed);
+  // Each word's release store orders the odd header before it: a reader that loads the word
+  // (acquire) then sees a header other than the one it started from, and copies again.
+  for (std::size_t w = 0; w < (ids.size() + 1) / 2; ++w) {
+    store(low[w], (id(2 * w) & 0xFFFF) | (id(2 * w + 1) & 0xFFFF) << 16);
+  }
+  const auto store_bytes = [&](std::uint32_t* words, int shift) {
+    for (std::size_t w = 0; w < (ids.size() + 3) / 4; ++w) {
+      std::uint32_t word = 0;
+      for (std::size_t j = 0; j < 4; ++j) word |= ((id(4 * w + j) >> shift) & 0xFF) << (8 * j);
+      store(words[w], word);
+    }
+  };
+  store_bytes(high, 16);
+  if (wide_.load(std::memory_order_relaxed)) store_bytes(top_.row_as<std::uint32_t>(node), 24);
+  store(record[0], ((version + 2) << kVersionShift) | static_cast<std::uint32_t>(ids.size()));
+}
+
 void HnswGraph::set_neighbors(std::uint32_t node, int level,
                               std::span<const std::uint32_t> ids) noexcept {
   assert(ids.size() <= max_degree(level));
+  if (level == 0) {
+    set_level0(node, ids);
+    return;
+  }
   std::uint32_t* words = list(node, level);
   for (std::size_t i = 0; i < ids.size(); ++i) {
     std::atomic_ref<std::uint32_t>(words[1 + i]).store(ids[i], std::memory_order_relaxed);
@@ -87,8 +138,8 @@ SpinLock& HnswGraph::lock(std::uint32_t node) noexcept {
 }
 
 std::size_t HnswGraph::memory_bytes() const noexcept {
-  return level0_.allocated_bytes() + upper_ptr_.allocated_bytes() + sizeof(*locks_) +
-         pool_words_ * sizeof(std::uint32_t);
+  return level0_.allocated_bytes() + top_.allocated_bytes() + upper_ptr_.allocated_bytes() +
+         sizeof(*locks_) + pool_words_ * sizeof(std::uint32_t);
 }
 
 }  // namespace omendb

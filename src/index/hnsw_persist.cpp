@@ -245,10 +245,10 @@ void HnswIndex::save_graph(const ByteSink& sink) const {
   const auto count = static_cast<std::uint32_t>(size());
   // Room for a level-0 record or the largest upper record.
   std::vector<std::uint32_t> words(
-      std::max(graph_.level0_record_words(), 2 + HnswGraph::kMaxLevel * graph_.upper_list_words()));
+      std::max(graph_.saved_level0_record_words(), 2 + HnswGraph::kMaxLevel * graph_.upper_list_words()));
   for (std::uint32_t node = 0; node < count; ++node) {
     save_list(graph_, node, 0, words.data());
-    sink(as_bytes_of(words.data(), graph_.level0_record_words()));
+    sink(as_bytes_of(words.data(), graph_.saved_level0_record_words()));
   }
   for (std::uint32_t node = 0; node < count; ++node) {
     const int level = graph_.level(node);

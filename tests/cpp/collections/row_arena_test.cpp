@@ -214,7 +214,8 @@ std::string vm_flags_at(const void* address) {
     std::uintptr_t end = 0;
     char dash = 0;
     std::istringstream range(line);
-    if (range >> std::hex >> start >> dash >> end && dash == '-' && line.find(':') > line.find(' ')) {
+    if (range >> std::hex >> start >> dash >> end && dash == '-' &&
+        line.find(':') > line.find(' ')) {
       inside = start <= target && target < end;
     } else if (inside && line.rfind("VmFlags:", 0) == 0) {
       return line;
@@ -227,7 +228,7 @@ std::string vm_flags_at(const void* address) {
 // one it fills in part, so that the rest of that page is not made resident.
 TEST(RowArenaTest, ReserveToFillAdvisesSmallPagesWhereTheRowsEnd) {
   RowArena arena(64, 64, std::size_t{1} << 17);  // one 8 MiB chunk
-  const std::size_t rows = 70'000;                // 4.48 MB: ends inside a 2 MiB page
+  const std::size_t rows = 70'000;               // 4.48 MB: ends inside a 2 MiB page
   arena.reserve_to_fill(rows);
   for (std::size_t row = 0; row < rows; ++row) write_pattern(arena, row);
   EXPECT_TRUE(has_pattern(arena, 0));
