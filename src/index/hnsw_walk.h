@@ -55,10 +55,8 @@ void HnswIndex::search_level(const Scorer& scorer, Neighbor start, int level, st
       const std::uint32_t slot = ws.unvisited[i];
       const float distance = scorer.distance(slot);
       if (distance < ws.candidates.threshold()) {
-        // It may be expanded later: start loading its neighbour list (the first two of the two or
-        // three lines its 100-byte record spans at m=16).
-        prefetch_line(graph_.level0_address(slot));
-        prefetch_line(static_cast<const char*>(graph_.level0_address(slot)) + 64);
+        // It may be expanded later: start loading its neighbour list.
+        graph_.prefetch_level0(slot);
         ws.candidates.insert({distance, slot});
       }
     }
