@@ -509,11 +509,8 @@ std::vector<Hit> Collection::State::to_hits(const Generation& g, const HnswIndex
                                             const std::vector<Neighbor>& neighbors) {
   // The hits' flags, ids and metadata are scattered and rarely cached after a walk: start every
   // load before the first copy.
-  for (const Neighbor& neighbor : neighbors) {
-    index.prefetch_deleted_flag(neighbor.slot);
-    g.prefetch_hit(neighbor.slot);
-  }
-  for (const Neighbor& neighbor : neighbors) g.ids.prefetch_bytes(neighbor.slot);
+  for (const Neighbor& neighbor : neighbors) index.prefetch_deleted_flag(neighbor.slot);
+  g.prefetch_hits(std::span<const Neighbor>(neighbors));
   std::vector<Hit> hits;
   hits.reserve(neighbors.size());
   for (const Neighbor& neighbor : neighbors) {

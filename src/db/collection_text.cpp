@@ -129,6 +129,7 @@ Result<std::vector<Hit>> Collection::search_text(std::string_view query,
 
 std::vector<Hit> Collection::State::scored_hits(const Generation& g,
                                                 std::span<const text::TextHit> found) {
+  g.prefetch_hits(found);
   std::vector<Hit> hits;
   hits.reserve(found.size());
   for (const text::TextHit& scored : found) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "collections/id_map.h"
@@ -38,6 +39,15 @@ struct Generation {
     ids.prefetch_offsets(slot);
     if (has_metadata) prefetch_line(&metadata[slot]);
     if (text) prefetch_line(&text->documents[slot]);
+  }
+
+  // prefetch_hit() for the slot of each of `found` (Neighbors or text hits), then the ids' bytes:
+  // the loads a search's hits need, all in flight before the first copy. Caller holds the
+  // records lock.
+  template <class Scored>
+  void prefetch_hits(std::span<const Scored> found) const noexcept {
+    for (const Scored& scored : found) prefetch_hit(scored.slot);
+    for (const Scored& scored : found) ids.prefetch_bytes(scored.slot);
   }
 
   // Makes `slot` (its metadata already stored) visible to filters. Caller: the writer, holding the
