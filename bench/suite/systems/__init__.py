@@ -117,7 +117,8 @@ SYSTEMS = {
                    "and deletes it after; reopened with LVQLoader(folder). SVS refuses LVQ on CPUs other than "
                    "Intel's: the suite then lists it as not run, with SVS's message"),
         SystemInfo("omendb-disk", "omendb_disk", DATABASE, "OmenDB (disk)", ("omendb",), ("omendb",),
-                   "omendb.open(folder, sync='full'); add() in batches of 1,000 with metadata {'bucket': int}; "
+                   "omendb.open(folder, sync='full'); collection(..., quantization='sq8'), the default, given "
+                   "explicitly; add() in batches of 1,000 with metadata {'bucket': int}; "
                    "where={'bucket': {'$lt': t}}; reopen with omendb.open(folder)",
                    durability="sync='full': the batch's log record is fsynced before add() returns "
                               "(survives a power failure)"),

@@ -12,9 +12,12 @@ from .omendb_memory import OmenDB
 
 
 class OmenDBDisk(OmenDB):
-    """As the library adapter, but every add() is durable (sync="full") and carries metadata."""
+    """As the library adapter, but every add() is durable (sync="full") and carries metadata, and
+    the collection takes the product's default quantization, sq8 (given explicitly, as every
+    adapter gives it): a database user who names none gets it."""
 
     sync = "full"
+    quantization = "sq8"
 
     def create(self, folder: Path, n: int) -> None:
         self.db = omendb.open(str(folder), sync=self.sync, threads=self.threads)
