@@ -93,6 +93,12 @@ class RowArena {
     ::madvise(reinterpret_cast<void*>(page), limit - page, MADV_NOHUGEPAGE);
   }
 
+  // Rows from row `i` to the end of the chunk that holds (or will hold) it: rows [i, i + n) are
+  // contiguous in memory for n up to this. Any i (it need not exist yet).
+  std::size_t rows_to_chunk_end(std::size_t i) const noexcept {
+    return first_row_of(chunk_of(i) + 1) - i;
+  }
+
   // Row `i`. Precondition: i < capacity(). Cost: a few integer instructions, no branch.
   std::byte* row(std::size_t i) noexcept {
     const std::size_t chunk = chunk_of(i);

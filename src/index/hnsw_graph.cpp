@@ -4,6 +4,8 @@
 #include <atomic>
 #include <cassert>
 #include <cstring>
+#include <limits>
+#include <stdexcept>
 #include <vector>
 
 namespace omendb {
@@ -11,20 +13,21 @@ HnswGraph::HnswGraph(std::uint32_t m)
     : m_(m),
       level0_((1 + low_words() + byte_words()) * sizeof(std::uint32_t), alignof(std::uint32_t)),
       top_(byte_words() * sizeof(std::uint32_t), alignof(std::uint32_t)),
-      upper_ptr_(sizeof(std::uint32_t*), alignof(std::uint32_t*)),
-      locks_(std::make_unique<std::array<SpinLock, kLockCount>>()) {}
+      upper_(sizeof(std::uint32_t), alignof(std::uint32_t)),
+      locks_(std::make_unique<std::array<SpinLock, kLockCount>>()),
+      pool_(sizeof(std::uint32_t), alignof(std::uint32_t), kPoolFirstChunkWords) {}
 
 HnswGraph::~HnswGraph() = default;
 
 void HnswGraph::reserve(std::size_t nodes) {
   level0_.reserve(nodes);
-  upper_ptr_.reserve(nodes);
+  upper_.reserve(nodes);
   reserve_wide(nodes);
 }
 
 void HnswGraph::reserve_to_fill(std::size_t nodes) {
   level0_.reserve_to_fill(nodes);
-  upper_ptr_.reserve_to_fill(nodes);
+  upper_.reserve_to_fill(nodes);
   reserve_wide(nodes);
 }
 
@@ -36,28 +39,29 @@ void HnswGraph::reserve_wide(std::size_t nodes) {
   wide_.store(true, std::memory_order_release);
 }
 
-std::uint32_t* HnswGraph::allocate_upper_block(std::size_t words) {
+std::uint32_t HnswGraph::allocate_upper_block(std::size_t words) {
   std::lock_guard guard(pool_mutex_);
-  if (pool_used_ + words > kPoolChunkWords) {
-    pool_chunks_.push_back(std::make_unique<std::uint32_t[]>(kPoolChunkWords));
-    pool_used_ = 0;
-    pool_words_ += kPoolChunkWords;
+  const std::size_t room = pool_.rows_to_chunk_end(pool_used_);
+  if (room < words) pool_used_ += room;  // the block would cross a chunk's end: skip the rest
+  if (pool_used_ + words > std::numeric_limits<std::uint32_t>::max()) {
+    throw std::length_error("HNSW graph: more upper-level lists than 32-bit offsets reach");
   }
-  std::uint32_t* block = pool_chunks_.back().get() + pool_used_;
+  pool_.reserve(pool_used_ + words);
+  const auto offset = static_cast<std::uint32_t>(pool_used_);
   pool_used_ += words;
-  return block;
+  return offset;
 }
 
 void HnswGraph::init_node(std::uint32_t node, int level) {
   assert(level >= 0 && level <= kMaxLevel);
-  std::uint32_t* block = nullptr;
+  std::uint32_t offset = 0;
   if (level > 0) {
-    block = allocate_upper_block(1 + static_cast<std::size_t>(level) * upper_list_words());
-    std::fill_n(block, 1 + static_cast<std::size_t>(level) * upper_list_words(), 0u);
-    block[0] = static_cast<std::uint32_t>(level);
+    // The pool's words start as zeros and are handed out once: the lists are empty.
+    offset = allocate_upper_block(1 + static_cast<std::size_t>(level) * upper_list_words());
+    pool_.row_as<std::uint32_t>(offset)[0] = static_cast<std::uint32_t>(level);
   }
-  std::atomic_ref<std::uint32_t*>(*upper_ptr_.row_as<std::uint32_t*>(node))
-      .store(block, std::memory_order_release);
+  std::atomic_ref<std::uint32_t>(*upper_.row_as<std::uint32_t>(node))
+      .store(offset, std::memory_order_release);
   std::atomic_ref<std::uint32_t>(*level0_.row_as<std::uint32_t>(node))
       .store(0, std::memory_order_release);
 }
@@ -75,10 +79,11 @@ void HnswGraph::restore_upper(std::uint32_t node, int level, std::span<const std
   assert(level >= 1 && level <= kMaxLevel);
   assert(lists.size() ==
          static_cast<std::size_t>(level) * upper_list_words() * sizeof(std::uint32_t));
-  std::uint32_t* block = allocate_upper_block(1 + lists.size() / sizeof(std::uint32_t));
+  const std::uint32_t offset = allocate_upper_block(1 + lists.size() / sizeof(std::uint32_t));
+  std::uint32_t* block = pool_.row_as<std::uint32_t>(offset);
   block[0] = static_cast<std::uint32_t>(level);
   std::memcpy(block + 1, lists.data(), lists.size());
-  *upper_ptr_.row_as<std::uint32_t*>(node) = block;
+  *upper_.row_as<std::uint32_t>(node) = offset;
 }
 
 int HnswGraph::level(std::uint32_t node) const noexcept {
@@ -138,8 +143,8 @@ SpinLock& HnswGraph::lock(std::uint32_t node) noexcept {
 }
 
 std::size_t HnswGraph::memory_bytes() const noexcept {
-  return level0_.allocated_bytes() + top_.allocated_bytes() + upper_ptr_.allocated_bytes() +
-         sizeof(*locks_) + pool_words_ * sizeof(std::uint32_t);
+  return level0_.allocated_bytes() + top_.allocated_bytes() + upper_.allocated_bytes() +
+         sizeof(*locks_) + pool_.allocated_bytes();
 }
 
 }  // namespace omendb

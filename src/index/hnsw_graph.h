@@ -7,7 +7,8 @@
 // line a list on most records. Bits 24-31 exist only once the graph holds more than 2^24 nodes:
 // reserve() then adds a second arena of one byte per id (zeros, which old lists need).
 // Upper levels: nodes above level 0 (about 1 in m) get one block [level, then per level (count,
-// m ids)] of u32 from a bump pool; every node has an 8-byte pointer to its block (null at level 0).
+// m ids)] of u32 from a bump pool of words; every node has the 4-byte offset of its block in the
+// pool (0, which no block has, at level 0).
 //
 // Concurrency: readers copy lists without locks. Every word is accessed atomically (plain moves
 // on x86). An id spans two words on level 0, so level-0 records are seqlocked: a writer makes the
@@ -29,7 +30,6 @@
 #include <memory>
 #include <mutex>
 #include <span>
-#include <vector>
 
 #include "collections/row_arena.h"
 #include "index/spin_lock.h"
@@ -175,10 +175,12 @@ class HnswGraph {
     return std::atomic_ref<std::uint32_t>(const_cast<std::uint32_t&>(word))
         .load(std::memory_order_relaxed);
   }
+  // Node's upper-level block, or null at level 0.
   std::uint32_t* upper_block(std::uint32_t node) const noexcept {
-    return std::atomic_ref<std::uint32_t*>(
-               *const_cast<RowArena&>(upper_ptr_).row_as<std::uint32_t*>(node))
-        .load(std::memory_order_acquire);
+    const std::uint32_t offset =
+        std::atomic_ref<std::uint32_t>(*const_cast<RowArena&>(upper_).row_as<std::uint32_t>(node))
+            .load(std::memory_order_acquire);
+    return offset == 0 ? nullptr : const_cast<RowArena&>(pool_).row_as<std::uint32_t>(offset);
   }
   // Node's list on upper level `level` (>= 1): the count, then m ids.
   std::uint32_t* list(std::uint32_t node, int level) noexcept {
@@ -187,22 +189,22 @@ class HnswGraph {
   const std::uint32_t* list(std::uint32_t node, int level) const noexcept {
     return const_cast<HnswGraph*>(this)->list(node, level);
   }
-  std::uint32_t* allocate_upper_block(std::size_t words);
+  // The pool offset of a new block of `words` contiguous words. Thread-safe (pool_mutex_).
+  std::uint32_t allocate_upper_block(std::size_t words);
 
   static constexpr std::size_t kLockCount = 1 << 16;
-  static constexpr std::size_t kPoolChunkWords = 1 << 16;
+  static constexpr std::size_t kPoolFirstChunkWords = 1 << 16;
 
   std::uint32_t m_;
   RowArena level0_;                // per node: header, then the ids' low halves and high bytes
   RowArena top_;                   // per node: the ids' top bytes, once wide_
   std::atomic<bool> wide_{false};  // set (release) after top_ covers every node
-  RowArena upper_ptr_;             // per node: std::uint32_t* to its upper block, or null
+  RowArena upper_;                 // per node: u32 offset of its upper block in pool_, or 0
   std::unique_ptr<std::array<SpinLock, kLockCount>> locks_;
 
-  std::mutex pool_mutex_;  // guards the bump pool below
-  std::vector<std::unique_ptr<std::uint32_t[]>> pool_chunks_;
-  std::size_t pool_used_ = kPoolChunkWords;  // words used in the last chunk
-  std::size_t pool_words_ = 0;
+  std::mutex pool_mutex_;      // guards the bump allocation below
+  RowArena pool_;              // one u32 word a row; blocks never cross a chunk's end
+  std::size_t pool_used_ = 1;  // words handed out; word 0 stays unused (offset 0 = no block)
 };
 
 }  // namespace omendb

@@ -203,6 +203,20 @@ TEST(RowArenaTest, ReadersSeeStableRowsWhileWriterGrows) {
   reader.join();
 }
 
+// Rows [i, i + rows_to_chunk_end(i)) lie back to back in one chunk; the next row starts a chunk.
+TEST(RowArenaTest, RowsToChunkEndCountsTheContiguousRowsLeft) {
+  RowArena arena(4, 4, 8);  // chunks of 8, 16, 32 rows
+  arena.reserve(56);
+  EXPECT_EQ(arena.rows_to_chunk_end(0), 8u);
+  EXPECT_EQ(arena.rows_to_chunk_end(7), 1u);
+  EXPECT_EQ(arena.rows_to_chunk_end(8), 16u);
+  EXPECT_EQ(arena.rows_to_chunk_end(20), 4u);
+  EXPECT_EQ(arena.rows_to_chunk_end(56), 64u);  // the next chunk, not reserved yet
+  for (std::size_t i = 8; i + 1 < 24; ++i) {
+    EXPECT_EQ(arena.row(i + 1), arena.row(i) + arena.stride());
+  }
+}
+
 // The VmFlags line of the mapping holding `address` in /proc/self/smaps ("" when none holds it).
 std::string vm_flags_at(const void* address) {
   const auto target = reinterpret_cast<std::uintptr_t>(address);

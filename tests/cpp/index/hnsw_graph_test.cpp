@@ -49,6 +49,33 @@ TEST(HnswGraphTest, UpperListsKeepFullIds) {
   EXPECT_TRUE(neighbors_of(graph, 1, 1).empty());
 }
 
+// Upper-level blocks come from a pool of words in chunks; a block never straddles two chunks, so
+// every list reads back whole however the blocks fall (here 100 blocks of 3,871 words over pool
+// chunks of 65,536 and more words).
+TEST(HnswGraphTest, UpperBlocksStayWholeAcrossPoolChunks) {
+  HnswGraph graph(128);
+  constexpr std::uint32_t kNodes = 100;
+  graph.reserve(kNodes);
+  for (std::uint32_t node = 0; node < kNodes; ++node) {
+    graph.init_node(node, HnswGraph::kMaxLevel);
+    for (int level = 1; level <= HnswGraph::kMaxLevel; ++level) {
+      std::vector<std::uint32_t> ids(graph.max_degree(level));
+      for (std::uint32_t i = 0; i < ids.size(); ++i) ids[i] = node * 1'000'000 + level * 1'000 + i;
+      graph.set_neighbors(node, level, ids);
+    }
+  }
+  for (std::uint32_t node = 0; node < kNodes; ++node) {
+    ASSERT_EQ(graph.level(node), HnswGraph::kMaxLevel);
+    for (int level = 1; level <= HnswGraph::kMaxLevel; ++level) {
+      const std::vector<std::uint32_t> ids = neighbors_of(graph, node, level);
+      ASSERT_EQ(ids.size(), graph.max_degree(level));
+      for (std::uint32_t i = 0; i < ids.size(); ++i) {
+        ASSERT_EQ(ids[i], node * 1'000'000 + level * 1'000 + i) << node << " " << level;
+      }
+    }
+  }
+}
+
 // Past 2^24 nodes ids need a fourth byte: the graph adds it for every node, and lists written
 // before keep reading the same. The arenas are reserved, not written: only touched pages become
 // resident (a few MiB).
