@@ -3,8 +3,8 @@
 // Level 0: one fixed-stride record per node in a RowArena, 100 bytes at m=16: a header word
 // (count in the low 16 bits, a version in the high 16), then the low 16 bits of each of the 2m
 // ids (u16), then bits 16-23 of each (u8, rounded up to whole words). Three bytes an id instead
-// of four save 32 bytes a node at m=16 (a quarter of a 128-d sq8 collection's graph) and a cache
-// line a list on most records. Bits 24-31 exist only once the graph holds more than 2^24 nodes:
+// of four save 32 bytes a node at m=16 (a quarter of a 128-d sq8 collection's graph), and about
+// half of the records now span two cache lines instead of three. Bits 24-31 exist only once the graph holds more than 2^24 nodes:
 // reserve() then adds a second arena of one byte per id (zeros, which old lists need).
 // Upper levels: nodes above level 0 (about 1 in m) get one block [level, then per level (count,
 // m ids)] of u32 from a bump pool of words; every node has the 4-byte offset of its block in the
