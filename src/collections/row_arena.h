@@ -59,7 +59,7 @@ class RowArena {
   void reserve(std::size_t rows) {
     while (capacity_ < rows) {
       const std::size_t chunk = chunk_count_;
-      const std::size_t chunk_rows = std::size_t{1} << (first_chunk_shift_ + chunk);
+      const std::size_t chunk_rows = rows_of(chunk);
       // calloc hands out large blocks as fresh zero pages from the OS: only the pages rows are
       // written to become resident, so the unused tail of the newest chunk costs no memory.
       void* memory = std::calloc(chunk_rows * stride_ + alignment_, 1);
@@ -82,9 +82,8 @@ class RowArena {
     reserve(rows);
     if (rows == 0) return;
     const std::size_t chunk = chunk_of(rows - 1);
-    const std::size_t chunk_rows = std::size_t{1} << (first_chunk_shift_ + chunk);
     const auto chunk_start = reinterpret_cast<std::uintptr_t>(allocations_[chunk].get());
-    const std::size_t chunk_bytes = chunk_rows * stride_ + alignment_;
+    const std::size_t chunk_bytes = rows_of(chunk) * stride_ + alignment_;
     if (chunk_bytes < 2 * kHugePage) return;  // prefer_huge_pages left it on small pages
     const auto end = reinterpret_cast<std::uintptr_t>(row(rows - 1)) + stride_;
     const std::uintptr_t page = end & ~(kHugePage - 1);
@@ -150,6 +149,10 @@ class RowArena {
     // -Warray-bounds the case i = SIZE_MAX (chunk = -1) that the precondition excludes.
     if (chunk >= kMaxChunks) __builtin_unreachable();
     return chunk;
+  }
+  // The rows chunk `chunk` holds.
+  std::size_t rows_of(std::size_t chunk) const noexcept {
+    return std::size_t{1} << (first_chunk_shift_ + chunk);
   }
   // The first row of chunk `chunk`.
   std::size_t first_row_of(std::size_t chunk) const noexcept {

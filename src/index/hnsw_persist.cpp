@@ -244,8 +244,8 @@ void HnswIndex::save_vectors(const ByteSink& sink) const {
 void HnswIndex::save_graph(const ByteSink& sink) const {
   const auto count = static_cast<std::uint32_t>(size());
   // Room for a level-0 record or the largest upper record.
-  std::vector<std::uint32_t> words(
-      std::max(graph_.saved_level0_record_words(), 2 + HnswGraph::kMaxLevel * graph_.upper_list_words()));
+  std::vector<std::uint32_t> words(std::max(graph_.saved_level0_record_words(),
+                                            2 + HnswGraph::kMaxLevel * graph_.upper_list_words()));
   for (std::uint32_t node = 0; node < count; ++node) {
     save_list(graph_, node, 0, words.data());
     sink(as_bytes_of(words.data(), graph_.saved_level0_record_words()));
@@ -311,7 +311,7 @@ void HnswIndex::copy_in(const HnswImage& image, std::span<const std::byte> level
   graph_.reserve_to_fill(image.size);
   deleted_.reserve_to_fill(image.size);
   if (codes_) codes_->reserve_to_fill(image.size);
-  encode_codes(0, image.size);  // codes are a function of the rows: derived, not stored
+  encode_codes(0, image.size);      // codes are a function of the rows: derived, not stored
   vectors_.release_mapped_pages();  // checking and encoding paged the mapped rows in
   graph_.restore_level0(level0);
   const std::size_t list_bytes = graph_.upper_list_words() * kWordBytes;
