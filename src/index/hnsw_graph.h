@@ -4,8 +4,9 @@
 // (count in the low 16 bits, a version in the high 16), then the low 16 bits of each of the 2m
 // ids (u16), then bits 16-23 of each (u8, rounded up to whole words). Three bytes an id instead
 // of four save 32 bytes a node at m=16 (a quarter of a 128-d sq8 collection's graph), and about
-// half of the records now span two cache lines instead of three. Bits 24-31 exist only once the graph holds more than 2^24 nodes:
-// reserve() then adds a second arena of one byte per id (zeros, which old lists need).
+// half of the records now span two cache lines instead of three. Bits 24-31 exist only once the
+// graph holds more than 2^24 nodes: reserve() then adds a second arena of one byte per id (zeros,
+// which old lists need).
 // Upper levels: nodes above level 0 (about 1 in m) get one block [level, then per level (count,
 // m ids)] of u32 from a bump pool of words; every node has the 4-byte offset of its block in the
 // pool (0, which no block has, at level 0).
@@ -86,11 +87,7 @@ class HnswGraph {
   // Starts loading node's level-0 record into cache: every line it spans (two or three of the
   // 100-byte records at m=16), as copy_neighbors reads it all.
   void prefetch_level0(std::uint32_t node) const noexcept {
-    const char* record = reinterpret_cast<const char*>(level0_.row(node));
-    for (std::size_t offset = 0; offset < level0_.row_bytes(); offset += 64) {
-      prefetch_line(record + offset);
-    }
-    prefetch_line(record + level0_.row_bytes() - 1);
+    prefetch_bytes(level0_.row(node), level0_.row_bytes());
   }
 
   // Words (u32) of a level-0 record as snapshots store it (restore_level0, HnswIndex::save_graph):
