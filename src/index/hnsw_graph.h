@@ -87,11 +87,7 @@ class HnswGraph {
   // Starts loading node's level-0 record into cache: every line it spans (two or three of the
   // 100-byte records at m=16), as copy_neighbors reads it all.
   void prefetch_level0(std::uint32_t node) const noexcept {
-    const char* record = reinterpret_cast<const char*>(level0_.row(node));
-    for (std::size_t offset = 0; offset < level0_.row_bytes(); offset += 64) {
-      prefetch_line(record + offset);
-    }
-    prefetch_line(record + level0_.row_bytes() - 1);
+    prefetch_bytes(level0_.row(node), level0_.row_bytes());
   }
 
   // Words (u32) of a level-0 record as snapshots store it (restore_level0, HnswIndex::save_graph):

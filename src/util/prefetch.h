@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 
 namespace omendb {
 
@@ -20,12 +21,15 @@ inline void prefetch_line(const void* address) noexcept {
 #endif
 }
 
-// Starts loading a row into cache, every line of its first KiB: on hnsw_bench this beat
-// prefetching two lines and leaving the rest to the hardware by 15-25%.
+// Starts loading a row into cache, every line its first KiB touches, whatever the row's
+// alignment (a mapped float row, a level-0 record): on hnsw_bench this beat prefetching two lines
+// and leaving the rest to the hardware by 15-25%.
 inline void prefetch_bytes(const void* row, std::size_t bytes) noexcept {
-  const char* start = static_cast<const char*>(row);
-  for (std::size_t offset = 0; offset < std::min<std::size_t>(bytes, 1024); offset += 64) {
-    prefetch_line(start + offset);
+  constexpr std::uintptr_t kLine = 64;
+  const auto start = reinterpret_cast<std::uintptr_t>(row);
+  const std::uintptr_t end = start + std::min<std::size_t>(bytes, 1024);
+  for (std::uintptr_t line = start & ~(kLine - 1); line < end; line += kLine) {
+    prefetch_line(reinterpret_cast<const void*>(line));
   }
 }
 
