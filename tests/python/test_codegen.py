@@ -74,5 +74,5 @@ def test_both_walks_prefetch_rows_and_lists():
     for scorer, instructions in walks.items():
         loops = prefetch_loops(instructions)
         assert len(loops) >= MIN_PREFETCH_LOOPS, (
-            f"search_level<{scorer}> prefetches in {len(loops)} loops ({sorted(map(hex, (l[0] for l in loops)))})"
+            f"search_level<{scorer}> prefetches in {len(loops)} loops (starting at {sorted(hex(start) for start, _ in loops)})"
         )
