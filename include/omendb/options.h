@@ -160,6 +160,14 @@ struct DatabaseOptions {
   // A checkpoint runs by itself once the write-ahead log holds this many bytes: a larger log
   // means fewer snapshot writes but a longer replay after a crash.
   std::uint64_t checkpoint_log_bytes = std::uint64_t{64} << 20;
+  // How a quantized collection reads the float rows it serves from its snapshot file when it
+  // re-ranks (rows written since the last checkpoint are in memory either way). false: one read
+  // system call per row, so the floats stay in the OS page cache, outside this process, whose
+  // resident memory is the codes, the graph and the ids (about 1.4 us per row, 20 us per 10-hit
+  // query, on the 2-core VM of docs/benchmarks.md). true: through the memory map, which halved
+  // that cost at 128-d, but the kernel maps the file into the process 64 KiB to 2 MiB at a time
+  // around each row read, so resident memory grows toward the whole vectors file.
+  bool map_floats = false;
   storage::Env* env = nullptr;  // the file system; null = the real one (tests inject failures)
 };
 

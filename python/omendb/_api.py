@@ -46,6 +46,7 @@ def open(  # noqa: A001
     sync: str = "full",
     threads: Optional[int] = None,
     checkpoint_log_bytes: int = 64 << 20,
+    map_floats: bool = False,
 ) -> "Database":
     """Open a database: ``":memory:"`` keeps everything in RAM; any other path is a folder.
 
@@ -59,16 +60,23 @@ def open(  # noqa: A001
     synced at checkpoints and on close). ``"off"``: as normal, but the log is never synced.
     threads: caps the threads of batch inserts and batch searches (default: all cores).
     checkpoint_log_bytes: a checkpoint runs by itself once the log holds this many bytes.
+    map_floats: how a quantized collection re-ranks with the float rows of its snapshot file.
+    ``False`` (default): one read per row, so the floats stay in the OS page cache and this
+    process holds only the codes, the graph and the ids (about 1.4 us per row read). ``True``:
+    through a memory map, faster (about 20 us less per query at 128-d), but the kernel maps the
+    file into the process as rows are read, so its resident memory grows toward the whole file.
     """
-    return _open(path, read_only, sync, threads, checkpoint_log_bytes, env=None)
+    return _open(path, read_only, sync, threads, checkpoint_log_bytes, env=None, map_floats=map_floats)
 
 
-def _open(path, read_only, sync, threads, checkpoint_log_bytes, env) -> "Database":
+def _open(path, read_only, sync, threads, checkpoint_log_bytes, env, map_floats=False) -> "Database":
     """open() with its arguments checked, through ``env`` (a _core.FaultInjectionEnv in OmenDB's
     tests, omendb._testing; None: the real file system)."""
     threads = 0 if threads is None else _positive_int(threads, "threads")
     if not isinstance(read_only, bool):
         raise InvalidArgumentError(f"read_only must be a bool, got {type(read_only).__name__}")
+    if not isinstance(map_floats, bool):
+        raise InvalidArgumentError(f"map_floats must be a bool, got {type(map_floats).__name__}")
     if not isinstance(sync, str):
         raise InvalidArgumentError(f"sync must be a str, got {type(sync).__name__}")
     path = os.fspath(path)
@@ -77,7 +85,7 @@ def _open(path, read_only, sync, threads, checkpoint_log_bytes, env) -> "Databas
     if "\0" in path:
         raise InvalidArgumentError("path must not contain a NUL character")
     engine = _core.Database.open(
-        path, threads, read_only, sync, _positive_int(checkpoint_log_bytes, "checkpoint_log_bytes"), env
+        path, threads, read_only, sync, _positive_int(checkpoint_log_bytes, "checkpoint_log_bytes"), map_floats, env
     )
     return Database(engine, path)
 

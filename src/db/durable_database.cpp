@@ -159,8 +159,9 @@ Result<LoadedState> load_state(Database::State& db, const storage::Manifest& man
   LoadedState loaded;
   for (const storage::ManifestCollection& stored : manifest.collections) {
     std::shared_ptr<Collection> collection = db.new_collection(stored.name, stored.options);
-    Result<std::shared_ptr<Generation>> generation = load_snapshot(
-        *db.env, collection_dir(db.dir, stored.name), stored.snapshot_files, stored.options);
+    Result<std::shared_ptr<Generation>> generation =
+        load_snapshot(*db.env, collection_dir(db.dir, stored.name), stored.snapshot_files,
+                      stored.options, db.options.map_floats);
     if (!generation.is_ok()) return generation.status();
     CollectionState& state = state_of(collection);
     state.current = std::move(generation).value();

@@ -126,9 +126,12 @@ Result<std::vector<storage::SnapshotFile>> write_snapshot(storage::Env& env,
 // copies into the index (one memcpy per arena chunk), one hash insert per id, the payload index
 // restored from its file (bitmaps copied, columns read in order, no sorting); about 0.55 s for
 // 1M x 128 floats in the page cache (docs/format.md, "Loading and validation", for more).
+// A quantized index keeps serving its float rows from the mapped vectors file; `map_floats` is
+// DatabaseOptions::map_floats (how it reads them when it re-ranks).
 Result<std::shared_ptr<Generation>> load_snapshot(storage::Env& env,
                                                   const std::filesystem::path& dir,
                                                   std::span<const storage::SnapshotFile> files,
-                                                  const CollectionOptions& options);
+                                                  const CollectionOptions& options,
+                                                  bool map_floats = false);
 
 }  // namespace omendb

@@ -221,8 +221,8 @@ Result<std::uint32_t> read_vectors_header(LoadedFile& file, std::size_t expected
 // Restores the index of vector field `field` of `options` from its vectors and graph files.
 // Graph-file problems are reported on it, problems with the vector values on the vectors file.
 Result<std::unique_ptr<HnswIndex>> load_index(LoadedFile& vectors, LoadedFile& graph,
-                                              const CollectionOptions& options,
-                                              std::size_t field) {
+                                              const CollectionOptions& options, std::size_t field,
+                                              bool map_floats) {
   const VectorFieldOptions settings = options.field(field);
   Result<std::uint32_t> slots = read_vectors_header(vectors, settings.dim);
   if (!slots.is_ok()) return slots.status();
@@ -248,6 +248,7 @@ Result<std::unique_ptr<HnswIndex>> load_index(LoadedFile& vectors, LoadedFile& g
   image.entry_level = static_cast<std::int32_t>(entry_level);
   image.vectors = vectors.map->bytes().subspan(vectors.in.offset());
   image.vectors_file = vectors.map;
+  image.map_floats = map_floats;
   image.graph = graph.map->bytes().subspan(graph.in.offset());
   Result<std::unique_ptr<HnswIndex>> index = HnswIndex::restore(
       settings.metric, settings.dim, index_params(options, field), image);
@@ -319,11 +320,12 @@ Status load_sparse(SnapshotFiles& files, Generation& g) {
 
 // Restores g.more from the further fields' files: each must have g.index's slots, and every slot
 // deleted there (a deleted record) deleted too.
-Status load_more_vectors(SnapshotFiles& files, const CollectionOptions& options, Generation& g) {
+Status load_more_vectors(SnapshotFiles& files, const CollectionOptions& options, bool map_floats,
+                         Generation& g) {
   for (std::size_t field = 1; field < options.field_count(); ++field) {
     LoadedFile& graph = files.more_graphs[field - 1];
     Result<std::unique_ptr<HnswIndex>> index =
-        load_index(files.more_vectors[field - 1], graph, options, field);
+        load_index(files.more_vectors[field - 1], graph, options, field, map_floats);
     if (!index.is_ok()) return index.status();
     const HnswIndex& more = *index.value();
     if (more.size() != g.index->size()) {
@@ -431,15 +433,17 @@ Status load_payload(LoadedFile& file, Generation& g) {
 
 Result<std::shared_ptr<Generation>> load_snapshot(storage::Env& env, const fs::path& dir,
                                                   std::span<const storage::SnapshotFile> files,
-                                                  const CollectionOptions& options) {
+                                                  const CollectionOptions& options,
+                                                  bool map_floats) {
   Result<SnapshotFiles> mapped = map_all(env, dir, files, options);
   if (!mapped.is_ok()) return mapped.status();
   SnapshotFiles& snapshot_files = mapped.value();
   Result<std::unique_ptr<HnswIndex>> index =
-      load_index(snapshot_files.vectors, snapshot_files.graph, options, 0);
+      load_index(snapshot_files.vectors, snapshot_files.graph, options, 0, map_floats);
   if (!index.is_ok()) return index.status();
   auto g = std::make_shared<Generation>(std::move(index).value());
-  if (Status status = load_more_vectors(snapshot_files, options, *g); !status.is_ok())
+  if (Status status = load_more_vectors(snapshot_files, options, map_floats, *g);
+      !status.is_ok())
     return status;
   if (options.text.enabled) {
     if (Status status = load_text(snapshot_files, *g); !status.is_ok()) return status;

@@ -47,6 +47,8 @@ struct HnswImage {
   // from it (keeping it mapped) instead of copying them: its floats are then read through the
   // page cache, and only the codes, the graph and later rows are held in memory.
   std::shared_ptr<const storage::MappedFile> vectors_file;
+  // With vectors_file: re-ranks read the mapped rows through the map (VectorStore::read_row).
+  bool map_floats = false;
 };
 
 struct HnswParams {

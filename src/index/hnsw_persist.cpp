@@ -303,7 +303,7 @@ void HnswIndex::copy_in(const HnswImage& image, std::span<const std::byte> level
                         std::span<const std::uint8_t> levels) {
   if (image.vectors_file && codes_) {
     vectors_.map_rows(image.vectors_file, reinterpret_cast<const float*>(image.vectors.data()),
-                      image.size);
+                      image.size, image.map_floats);
   } else {
     vectors_.reserve_to_fill(image.size);
     vectors_.copy_in(0, image.vectors.data(), image.size);

@@ -14,13 +14,14 @@ void HnswIndex::rerank(const float* query, std::size_t k, std::size_t count, Wor
   ws.candidates.nearest_matching(
       count, [this](std::uint32_t slot) { return !is_deleted(slot); }, ws.sorted);
   // Start every row's load first: the re-ranked rows are scattered, and rarely cached after a
-  // walk that read only codes.
+  // walk that read only codes. (A mapped row that read_row reads from its file gains nothing.)
   for (const Neighbor& candidate : ws.sorted) {
     prefetch_bytes(vectors_.row(candidate.slot), space_.dim() * sizeof(float));
   }
   ws.results.reset(k);
   for (const Neighbor& candidate : ws.sorted) {
-    ws.results.push({space_.distance(query, vectors_.row(candidate.slot)), candidate.slot});
+    const float* row = vectors_.read_row(candidate.slot, ws.row.data());
+    ws.results.push({space_.distance(query, row), candidate.slot});
   }
 }
 

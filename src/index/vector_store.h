@@ -24,6 +24,18 @@ class VectorStore {
     return slot < mapped_rows_ ? mapped_ + std::size_t{slot} * dim_
                                : arena_.row_as<float>(slot - mapped_rows_);
   }
+  // Row `slot` as row() returns it, except that a mapped row (unless map_rows was told to read
+  // through the map) is copied into `buffer` (room for dim floats) by a read of its file, and
+  // `buffer` returned: a read that leaves the page cache's copy of the row out of this process's
+  // resident memory (MappedFile::copy_out). For a few rows read at random, as a re-rank reads
+  // them. Precondition: slot < capacity(). Cost: row()'s, or a system call (about 1.5 us).
+  const float* read_row(std::uint32_t slot, float* buffer) const noexcept {
+    if (slot >= mapped_rows_ || read_through_map_) return row(slot);
+    const std::size_t row_bytes = dim_ * sizeof(float);
+    file_->copy_out(mapped_offset_ + std::size_t{slot} * row_bytes,
+                    {reinterpret_cast<std::byte*>(buffer), row_bytes});
+    return buffer;
+  }
   // Precondition: mapped_rows() <= slot < capacity() (mapped rows are read-only).
   float* mutable_row(std::uint32_t slot) noexcept {
     return arena_.row_as<float>(slot - mapped_rows_);
@@ -45,13 +57,17 @@ class VectorStore {
   }
 
   // Serves slots [0, count) from `rows`: count packed rows of dim floats (4-byte aligned) inside
-  // `file`, which the store keeps mapped. Precondition: the store is empty (nothing reserved).
+  // `file`, which the store keeps mapped; read_row reads them through the map when
+  // `read_through_map`, else from the file. Precondition: the store is empty (nothing reserved).
   // Cost: O(1); the rows are read (and paged in) only when used.
   void map_rows(std::shared_ptr<const storage::MappedFile> file, const float* rows,
-                std::size_t count) noexcept {
+                std::size_t count, bool read_through_map) noexcept {
     file_ = std::move(file);
     mapped_ = rows;
+    mapped_offset_ =
+        static_cast<std::size_t>(reinterpret_cast<const std::byte*>(rows) - file_->bytes().data());
     mapped_rows_ = count;
+    read_through_map_ = read_through_map;
   }
   std::size_t mapped_rows() const noexcept { return mapped_rows_; }
   // Drops the mapped rows from the process's resident memory (they stay in the OS page cache and
@@ -67,7 +83,9 @@ class VectorStore {
   std::size_t dim_;
   std::shared_ptr<const storage::MappedFile> file_;  // holds the mapped rows, if any
   const float* mapped_ = nullptr;
+  std::size_t mapped_offset_ = 0;  // of mapped_ in the file
   std::size_t mapped_rows_ = 0;
+  bool read_through_map_ = false;
   RowArena arena_;
 };
 

@@ -31,6 +31,7 @@ struct Workspace {
   std::vector<std::uint32_t> matched;    // matching nodes found around one node (filtered search)
   std::vector<std::uint32_t> bridges;    // its non-matching neighbours (filtered search)
   std::vector<float> query;              // a prepared copy of the query
+  std::vector<float> row;                // a row read out of a mapped file (re-rank)
   quant::Sq8Query code_query;            // the query quantized (quantized indexes)
   quant::Sq8Query list_owner;            // a node whose list is pruned, as a code query
   std::vector<quant::Sq8Query> kept_queries;  // the heuristic's kept nodes, as code queries
@@ -42,7 +43,10 @@ struct Workspace {
       unvisited.resize(max_degree);
       around.resize(max_degree);
     }
-    if (query.size() < dim) query.resize(dim);
+    if (query.size() < dim) {
+      query.resize(dim);
+      row.resize(dim);
+    }
   }
 };
 

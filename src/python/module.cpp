@@ -486,7 +486,7 @@ NB_MODULE(_core, m) {
       .def_static(
           "open",
           [](const std::string& path, std::size_t threads, bool read_only, const std::string& sync,
-             std::uint64_t checkpoint_log_bytes, storage::FaultInjectionEnv* env) {
+             std::uint64_t checkpoint_log_bytes, bool map_floats, storage::FaultInjectionEnv* env) {
             DatabaseOptions options;
             options.env = env;
             options.threads = threads;
@@ -498,6 +498,7 @@ NB_MODULE(_core, m) {
             }
             options.sync = *mode;
             options.checkpoint_log_bytes = checkpoint_log_bytes;
+            options.map_floats = map_floats;
             Result<std::unique_ptr<Database>> opened = Status::invalid_argument("unreachable");
             {
               nb::gil_scoped_release release;
@@ -505,8 +506,8 @@ NB_MODULE(_core, m) {
             }
             return value_or_throw(std::move(opened));
           },
-          "path"_a, "threads"_a, "read_only"_a, "sync"_a, "checkpoint_log_bytes"_a,
-          "env"_a.none() = nb::none(), nb::keep_alive<0, 6>())
+          "path"_a, "threads"_a, "read_only"_a, "sync"_a, "checkpoint_log_bytes"_a, "map_floats"_a,
+          "env"_a.none() = nb::none(), nb::keep_alive<0, 7>())
       .def(
           "create_collection",
           [](Database& db, const std::string& name, std::size_t dim, const std::string& metric,

@@ -151,9 +151,12 @@ class PosixRandomAccessFile final : public RandomAccessFile {
 
 class PosixMappedFile final : public MappedFile {
  public:
-  PosixMappedFile(void* address, std::size_t size) : address_(address), size_(size) {}
+  // Takes `fd` (closed with the mapping; -1 when size == 0).
+  PosixMappedFile(int fd, void* address, std::size_t size)
+      : fd_(fd), address_(address), size_(size) {}
   ~PosixMappedFile() override {
     if (size_ > 0) ::munmap(address_, size_);
+    if (fd_ >= 0) ::close(fd_);
   }
   PosixMappedFile(const PosixMappedFile&) = delete;
   PosixMappedFile& operator=(const PosixMappedFile&) = delete;
@@ -170,8 +173,21 @@ class PosixMappedFile final : public MappedFile {
     ::madvise(address_, size_, MADV_DONTNEED);
     ::madvise(address_, size_, MADV_RANDOM);
   }
+  void copy_out(std::uint64_t offset, std::span<std::byte> out) const noexcept override {
+    std::size_t done = 0;
+    while (done < out.size()) {
+      const ssize_t got = retry_on_eintr([&] {
+        return ::pread(fd_, out.data() + done, out.size() - done,
+                       static_cast<off_t>(offset + done));
+      });
+      if (got <= 0) break;
+      done += static_cast<std::size_t>(got);
+    }
+    if (done < out.size()) MappedFile::copy_out(offset + done, out.subspan(done));
+  }
 
  private:
+  int fd_;
   void* address_;  // nullptr when size_ == 0
   std::size_t size_;
 };
@@ -210,16 +226,18 @@ class PosixEnv final : public Env {
   Result<std::unique_ptr<MappedFile>> map_file(const fs::path& path) override {
     Result<int> fd = open_fd(path, O_RDONLY);
     if (!fd.is_ok()) return fd.status();
-    FdGuard guard(fd.value());  // the mapping outlives the descriptor
+    FdGuard guard(fd.value());  // closed here unless the mapping takes it
     Result<std::uint64_t> size = fd_size(guard.get(), path);
     if (!size.is_ok()) return size.status();
     if (size.value() == 0) {
-      return std::unique_ptr<MappedFile>(std::make_unique<PosixMappedFile>(nullptr, 0));
+      return std::unique_ptr<MappedFile>(std::make_unique<PosixMappedFile>(-1, nullptr, 0));
     }
     const auto length = static_cast<std::size_t>(size.value());
     void* address = ::mmap(nullptr, length, PROT_READ, MAP_PRIVATE, guard.get(), 0);
     if (address == MAP_FAILED) return io_error("mmap", path, errno);
-    return std::unique_ptr<MappedFile>(std::make_unique<PosixMappedFile>(address, length));
+    // The descriptor stays open with the mapping, for copy_out.
+    return std::unique_ptr<MappedFile>(
+        std::make_unique<PosixMappedFile>(guard.release(), address, length));
   }
 
   Result<bool> file_exists(const fs::path& path) override {

@@ -157,3 +157,49 @@ def test_mapped_floats_survive_writes_checkpoints_compaction_and_reopens(tmp_pat
             for id_ in ids[::97]:  # graph searches re-rank with the mapped floats
                 hit = col.search(model[id_], k=1, ef=200)[0]
                 assert hit.id == id_ and hit.distance == pytest.approx(0.0, abs=1e-4)
+
+
+def rss_file_bytes() -> int:
+    """This process's resident pages mapped from files (RssFile, Linux)."""
+    for line in open("/proc/self/status"):
+        if line.startswith("RssFile:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no RssFile in /proc/self/status")
+
+
+def test_reranking_reads_snapshot_floats_outside_the_process_unless_map_floats(tmp_path, rng):
+    """A reopened sq8 collection re-ranks with its snapshot's floats read from the file, so they
+    stay in the page cache and out of this process's resident memory; map_floats=True reads them
+    through the map instead (which the kernel maps into the process as rows are read). Both give
+    the same hits, with exact distances."""
+    n, dim = 8000, 256
+    base = rng.standard_normal((n, dim)).astype(np.float32)
+    queries = rng.standard_normal((300, dim)).astype(np.float32)
+    path = str(tmp_path / "db")
+    with omendb.open(path) as db:
+        db.collection("c", dim=dim, quantization="sq8").add(ids=[str(i) for i in range(n)], vectors=base)
+    floats_bytes = n * dim * 4
+    with omendb.open(path, read_only=True) as db:  # the library's own code pages come in here
+        for q in queries[:20]:
+            db.collection("c").search(q, k=10)
+    hits_by_mode, growth_by_mode = {}, {}
+    for map_floats in (False, True):
+        before = rss_file_bytes()
+        with omendb.open(path, read_only=True, map_floats=map_floats) as db:
+            col = db.collection("c")
+            hits_by_mode[map_floats] = [col.search(q, k=10) for q in queries]
+            growth_by_mode[map_floats] = rss_file_bytes() - before
+    assert growth_by_mode[False] < floats_bytes // 16, growth_by_mode
+    assert growth_by_mode[True] > floats_bytes // 4, growth_by_mode
+    for q, read, mapped in zip(queries, hits_by_mode[False], hits_by_mode[True]):
+        assert [(h.id, h.distance) for h in read] == [(h.id, h.distance) for h in mapped]
+        rows, distances = exact_top(base, q, 10, "l2")
+        found = {h.id: h.distance for h in read}
+        for row, distance in zip(rows, distances):
+            if str(row) in found:
+                assert found[str(row)] == pytest.approx(distance, rel=1e-4)
+
+
+def test_map_floats_must_be_a_bool(tmp_path):
+    with pytest.raises(omendb.InvalidArgumentError, match="map_floats must be a bool, got str"):
+        omendb.open(str(tmp_path / "db"), map_floats="yes")

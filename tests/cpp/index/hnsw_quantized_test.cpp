@@ -123,13 +123,19 @@ TEST(HnswQuantized, DeletesCompactionAndRestoreKeepCodesInStep) {
   }
 }
 
-// A "mapped file" over bytes in memory that counts the calls giving its pages back.
+// A "mapped file" over bytes in memory that counts the calls giving its pages back and the rows
+// read out of it.
 class BytesAsMappedFile final : public storage::MappedFile {
  public:
   explicit BytesAsMappedFile(std::vector<std::byte> bytes) : bytes_(std::move(bytes)) {}
   std::span<const std::byte> bytes() const override { return bytes_; }
   void release_resident_pages() const noexcept override { ++releases; }
+  void copy_out(std::uint64_t offset, std::span<std::byte> out) const noexcept override {
+    ++copies;
+    MappedFile::copy_out(offset, out);
+  }
   mutable int releases = 0;
+  mutable int copies = 0;
 
  private:
   std::vector<std::byte> bytes_;
@@ -179,6 +185,49 @@ TEST(HnswQuantized, RestoreFromAMappedFileServesItsRowsInPlace) {
     expected.insert(expected.end(), later_bytes.begin(), later_bytes.end());
     EXPECT_EQ(saved, expected);
     EXPECT_EQ(file->releases, mapped ? 2 : 0);
+  }
+}
+
+// Searches of a restored quantized index re-rank its mapped rows by reading them out of the file
+// (one copy_out per re-ranked row), or through the map when the image says map_floats; the hits
+// are the same either way, with exact distances.
+TEST(HnswQuantized, ReRankReadsMappedRowsFromTheFileUnlessToldToMapThem) {
+  ThreadPool pool(2);
+  const std::vector<float> rows = testing::clustered_vectors(3000, kDim, 20, 12);
+  std::unique_ptr<HnswIndex> built = build(Metric::kL2, rows, sq8_params(), pool);
+  std::vector<std::byte> vectors, graph;
+  built->save_vectors(append_to(vectors));
+  built->save_graph(append_to(graph));
+  const auto [entry_slot, entry_level] = built->entry_point();
+  const std::vector<float> queries = testing::clustered_vectors(20, kDim, 20, 13);
+
+  std::vector<std::vector<Neighbor>> hits_by_mode;
+  for (const bool map_floats : {false, true}) {
+    auto file = std::make_shared<BytesAsMappedFile>(vectors);
+    HnswImage image{3000, entry_slot, entry_level, file->bytes(), graph, file};
+    image.map_floats = map_floats;
+    Result<std::unique_ptr<HnswIndex>> restored =
+        HnswIndex::restore(Metric::kL2, kDim, sq8_params(), image);
+    ASSERT_TRUE(restored.is_ok()) << restored.status().message();
+    std::vector<Neighbor> all, hits;
+    for (std::size_t q = 0; q < 20; ++q) {
+      const std::span<const float> query(queries.data() + q * kDim, kDim);
+      restored.value()->search(query, 10, 64, false, hits);
+      ASSERT_EQ(hits.size(), 10u);
+      for (const Neighbor& hit : hits) {
+        EXPECT_EQ(hit.distance,
+                  restored.value()->space().distance(query.data(), rows.data() + hit.slot * kDim));
+      }
+      all.insert(all.end(), hits.begin(), hits.end());
+    }
+    // 20 queries re-rank min(ef, 2k) = 20 rows each, fewer only when some are deleted (none here).
+    EXPECT_EQ(file->copies, map_floats ? 0 : 20 * 20);
+    hits_by_mode.push_back(all);
+  }
+  ASSERT_EQ(hits_by_mode[0].size(), hits_by_mode[1].size());
+  for (std::size_t i = 0; i < hits_by_mode[0].size(); ++i) {
+    EXPECT_EQ(hits_by_mode[0][i].slot, hits_by_mode[1][i].slot);
+    EXPECT_EQ(hits_by_mode[0][i].distance, hits_by_mode[1][i].distance);
   }
 }
 

@@ -2,8 +2,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "storage/env.h"
@@ -93,6 +95,28 @@ TEST(PosixEnv, MapFileShowsTheBytesAndAnEmptyFileMapsEmpty) {
   Result<std::unique_ptr<MappedFile>> empty = env().map_file(dir / "empty");
   ASSERT_TRUE(empty.is_ok()) << empty.status().message();
   EXPECT_TRUE(empty.value()->bytes().empty());
+}
+
+// copy_out reads any range of a mapped file (within a page, across page boundaries, up to the
+// end) as the mapping shows it.
+TEST(PosixEnv, MappedFileCopiesOutAnyRange) {
+  TempDir dir;
+  std::string text(3 * 4096 + 100, '\0');
+  for (std::size_t i = 0; i < text.size(); ++i) text[i] = static_cast<char>('a' + i * 7 % 26);
+  write_file(dir / "file", text);
+  Result<std::unique_ptr<MappedFile>> mapped = env().map_file(dir / "file");
+  ASSERT_TRUE(mapped.is_ok()) << mapped.status().message();
+  mapped.value()->release_resident_pages();
+  const std::span<const std::byte> bytes = mapped.value()->bytes();
+  const std::pair<std::size_t, std::size_t> ranges[] = {
+      {0, 10}, {4090, 20}, {100, 8192}, {text.size() - 100, 100}, {5, 0}};
+  for (const auto& [offset, length] : ranges) {
+    std::vector<std::byte> out(length);
+    mapped.value()->copy_out(offset, out);
+    EXPECT_TRUE(
+        std::equal(out.begin(), out.end(), bytes.begin() + static_cast<std::ptrdiff_t>(offset)))
+        << offset << " + " << length;
+  }
 }
 
 TEST(PosixEnv, DirectoryOperations) {
