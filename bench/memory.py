@@ -7,6 +7,7 @@ of the snapshot, reclaimable), per vector in total (not minus the floats) and ag
     python bench/memory.py --n 100000 --dim 128          # ~1 minute on 2 cores
     python bench/memory.py --n 1000000 --dim 768 --modes sq8
     python bench/memory.py --n 100000 --dim 768 --limit-mb 200   # larger than the memory allowed
+    python bench/memory.py --n 100000 --dim 128 --modes sq8 --map-floats   # re-rank through the map
 
 --limit-mb runs the serving process in a cgroup (v1 memory controller; root) whose memory, page
 cache included, is capped, after dropping the OS page cache: a collection whose floats exceed the
@@ -57,7 +58,7 @@ def confine(limit_mb: int) -> Path:
     return group
 
 
-def serve(folder: str, queries_path: str, ef: int, limit_mb: int) -> dict:
+def serve(folder: str, queries_path: str, ef: int, limit_mb: int, map_floats: bool) -> dict:
     """In a fresh process (capped at limit_mb when > 0): open the database, answer every query,
     report resident memory and the time per query."""
     queries = np.load(queries_path)
@@ -65,7 +66,7 @@ def serve(folder: str, queries_path: str, ef: int, limit_mb: int) -> dict:
         confine(limit_mb)
     before = rss_bytes()
     started = time.perf_counter()
-    db = omendb.open(folder)
+    db = omendb.open(folder, map_floats=map_floats)
     col = db.collection("bench")
     opened = time.perf_counter() - started
     after_open = rss_bytes()
@@ -97,10 +98,11 @@ def main() -> None:
     p.add_argument("--modes", default="none,sq8")
     p.add_argument("--dir", type=Path, default=None, help="where the databases go (default: a temp folder)")
     p.add_argument("--limit-mb", type=int, default=0, help="cap the serving process's memory (cgroup v1, root)")
+    p.add_argument("--map-floats", action="store_true", help="serve with omendb.open(map_floats=True)")
     p.add_argument("--serve", nargs=3, help=argparse.SUPPRESS)  # the child process: folder, queries, ef
     args = p.parse_args()
     if args.serve:
-        print(json.dumps(serve(args.serve[0], args.serve[1], int(args.serve[2]), args.limit_mb)))
+        print(json.dumps(serve(args.serve[0], args.serve[1], int(args.serve[2]), args.limit_mb, args.map_floats)))
         return
     data = clustered(ClusteredSpec(n=args.n + QUERIES, dim=args.dim, seed=0))
     base, queries = data[:args.n], data[args.n:]
@@ -115,7 +117,7 @@ def main() -> None:
             folder = Path(tmp) / mode
             seconds = build(folder, base, mode)
             out = subprocess.run([sys.executable, __file__, "--serve", str(folder), queries_path, str(args.ef),
-                                  "--limit-mb", str(args.limit_mb)], capture_output=True, text=True)
+                                  "--limit-mb", str(args.limit_mb)] + ["--map-floats"] * args.map_floats, capture_output=True, text=True)
             if out.returncode != 0:
                 why = "killed (out of memory)" if out.returncode == -9 else out.stderr.strip().splitlines()[-1]
                 print(f"{mode:5s} build {args.n / seconds:9,.0f} v/s | serving failed: {why}")
