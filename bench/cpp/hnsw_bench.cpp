@@ -1,6 +1,6 @@
-// HNSW micro-benchmarks on seeded clustered data: single-thread insert throughput and search
-// latency at several ef. Used to compare changes to the index; peers are compared in
-// bench/vs_hnswlib.py.
+// HNSW micro-benchmarks on seeded clustered data: insert throughput on 1 and 2 threads and search
+// latency at several ef, in the float mode and on sq8 codes (the default). Used to compare changes
+// to the index; peers are compared in bench/vs_hnswlib.py.
 #include <benchmark/benchmark.h>
 
 #include <cmath>
@@ -48,23 +48,36 @@ const std::vector<float>& data() {
   return rows;
 }
 
-std::unique_ptr<HnswIndex> build(std::size_t threads) {
+// An index of the kRows rows built on `threads` threads, on sq8 codes when `quantized`.
+std::unique_ptr<HnswIndex> build(std::size_t threads, bool quantized) {
   ThreadPool pool(threads);
-  auto index = std::make_unique<HnswIndex>(Metric::kL2, kDim, HnswParams{});
+  HnswParams params;
+  params.quantization = quantized ? Quantization::kSq8 : Quantization::kNone;
+  auto index = std::make_unique<HnswIndex>(Metric::kL2, kDim, params);
   index->write_rows({data().data(), kRows * kDim}, kRows);
   index->publish(kRows);
   index->link(0, kRows, pool);
   return index;
 }
 
+// Arguments: threads, quantized (0 or 1).
 void BM_Insert(benchmark::State& state) {
-  for (auto _ : state) benchmark::DoNotOptimize(build(static_cast<std::size_t>(state.range(0))));
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(build(static_cast<std::size_t>(state.range(0)), state.range(1) != 0));
+  }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kRows));
 }
-BENCHMARK(BM_Insert)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Insert)
+    ->ArgsProduct({{1, 2}, {0, 1}})
+    ->ArgNames({"threads", "sq8"})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
+// Arguments: ef, quantized (0 or 1).
 void BM_Search(benchmark::State& state) {
-  static const std::unique_ptr<HnswIndex> index = build(2);
+  static const std::unique_ptr<HnswIndex> floats = build(2, false);
+  static const std::unique_ptr<HnswIndex> codes = build(2, true);
+  const HnswIndex* index = state.range(1) != 0 ? codes.get() : floats.get();
   const auto ef = static_cast<std::size_t>(state.range(0));
   std::vector<Neighbor> hits;
   std::size_t q = 0;
@@ -75,7 +88,10 @@ void BM_Search(benchmark::State& state) {
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
-BENCHMARK(BM_Search)->Arg(16)->Arg(64)->Arg(128)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Search)
+    ->ArgsProduct({{16, 64, 128}, {0, 1}})
+    ->ArgNames({"ef", "sq8"})
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace omendb
