@@ -192,6 +192,39 @@ TEST(HnswIndex, IncrementalBatchesKeepRecall) {
   EXPECT_GE(recall(index, queries, dim, 10, 64), 0.97);
 }
 
+TEST(HnswIndex, InsertChoosesAmongEveryNodeItsSearchScored) {
+  // Two tight clusters on a line, 40 points each: B around (-3, 0), then A around (1, 0); then a
+  // node X at the origin. X's 24 nearest, the whole candidate list of its search, are all in A,
+  // where the nearest one shadows the rest; the B nodes its search scored and dropped from the
+  // list are still among the nearest ef_construction it chooses from, and the nearest of them is
+  // in another direction, so X links to both clusters.
+  const std::size_t dim = 2;
+  std::vector<float> rows;
+  for (const float centre : {-3.0f, 1.0f}) {
+    for (int i = 0; i < 40; ++i) {
+      rows.push_back(centre + 0.02f * static_cast<float>(i % 7));
+      rows.push_back(0.02f * static_cast<float>(i / 7));
+    }
+  }
+  rows.insert(rows.end(), {0.0f, 0.05f});
+  for (const Quantization quantization : {Quantization::kNone, Quantization::kSq8}) {
+    ThreadPool pool(1);
+    HnswParams params = params_with(0);
+    params.quantization = quantization;
+    HnswIndex index(Metric::kL2, dim, params);
+    index.write_rows(rows, 81);
+    index.publish(81);
+    index.link(0, 80, pool);
+    index.link(80, 1, pool);
+    std::vector<std::uint32_t> links(index.graph().max_degree(0));
+    const std::uint32_t count = index.graph().copy_neighbors(80, 0, links.data());
+    const auto in_b = std::count_if(links.begin(), links.begin() + count,
+                                    [](std::uint32_t slot) { return slot < 40; });
+    EXPECT_GE(in_b, 1) << "quantization " << static_cast<int>(quantization);
+    EXPECT_GE(count - in_b, 1u) << "quantization " << static_cast<int>(quantization);
+  }
+}
+
 TEST(HnswIndex, CosineNormalisesAndKeepsZeroVectorsFinite) {
   ThreadPool pool(1);
   const std::vector<float> rows = {3, 4, 0, 0, 0, 0, 0, 2, 0};
