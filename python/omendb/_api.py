@@ -115,8 +115,8 @@ class Database:
         metric: ``"l2"`` (squared Euclidean; the default for a new collection), ``"cosine"``
         (1 - cosine similarity; vectors are normalised when stored) or ``"ip"`` (negative inner
         product). Smaller distance is closer.
-        m, ef_construction: graph degree and build-time candidate list, fixed at creation (an
-        existing collection keeps its own).
+        m, ef_construction: graph degree, and how many candidates each insert chooses its links
+        among; fixed at creation (an existing collection keeps its own).
         quantization: ``"sq8"`` (the default for a new collection: 8-bit codes, one byte per
         dimension, kept beside the floats; graph searches walk on the codes and re-rank their
         best candidates with the floats, so returned distances stay exact; in a database on disk
@@ -336,7 +336,7 @@ class Collection:
 
     @property
     def ef_construction(self) -> int:
-        """The candidate list size of inserts, fixed at creation."""
+        """How many candidates each insert chooses its links among, fixed at creation."""
         return self._engine.ef_construction
 
     def __len__(self) -> int:
