@@ -67,7 +67,7 @@ class AsyncCollection:
     metric = property(lambda self: self._info["metric"])
     quantization = property(lambda self: self._info["quantization"], doc='"sq8" or "none".')
     m = property(lambda self: self._info["m"], doc="The graph's links per node, fixed at creation.")
-    ef_construction = property(lambda self: self._info["ef_construction"], doc="Candidates each insert chooses its links among.")
+    ef_construction = property(lambda self: self._info["ef_construction"], doc="Candidates per insert's link choice.")
 
     async def _run(self, method: Callable[[Collection], Any]) -> Any:
         """Check the arguments as ``method`` does on an embedded collection, then send its call."""
