@@ -246,12 +246,10 @@ class HnswIndex {
   // the farther ones. Clustered 100,000 x 128, sq8, mean of 3 seeds: a list of 24 with 128 to
   // choose from matched the recall@10 of a list of 100 choosing among its 100 at every ef from 10
   // to 64 (0.955 at ef=16), with 25% fewer distances per insert; choosing among only the list's
-  // own 24 lost 0.01 at ef=16. Never shorter than m (the links chosen), nor longer than
-  // ef_construction.
+  // own 24 lost 0.01 at ef=16.
   std::size_t construction_beam() const noexcept {
-    const std::size_t floor = std::max<std::size_t>(24, params_.m);
     return std::max<std::size_t>(params_.ef_construction / 5,
-                                 std::min<std::size_t>(params_.ef_construction, floor));
+                                 std::min<std::size_t>(params_.ef_construction, 24));
   }
   // The slack of the neighbour heuristic (choose_diverse in hnsw_insert.cpp). A node choosing its
   // own neighbours (an insert, a relink) uses kNewNodeSlack for l2 and cosine, whose distances are
