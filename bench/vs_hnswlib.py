@@ -44,7 +44,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--dim", type=int, default=128)
     p.add_argument("--queries", type=int, help=f"queries (default {FULL['queries']}; quick {QUICK['queries']})")
     p.add_argument("--M", type=int, default=16, help="graph degree (OmenDB m=, hnswlib M=)")
-    p.add_argument("--ef-construction", type=int, default=128)
+    p.add_argument("--ef-construction", type=int, default=100)
     p.add_argument("--quantization", default="sq8", choices=("none", "sq8"),
                    help="OmenDB's quantization= (default sq8, as the product's; none: float walks)")
     p.add_argument("--threads", type=int, default=2, help="threads for build and batch search")

@@ -9,7 +9,7 @@ from .systems import DATABASE, LIBRARY, SYSTEMS
 
 K = 10
 M = 16
-EF_CONSTRUCTION = 128  # OmenDB's default; every graph index gets the same
+EF_CONSTRUCTION = 100  # OmenDB's default; every graph index gets the same
 THREADS = 2  # build and batch search; single queries always run on one thread
 INSERT_BATCH = 1000  # databases: records per insert call
 SELECTIVITIES = {"10%": 10, "1%": 1}  # filter bucket < t, buckets 0..99

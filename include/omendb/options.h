@@ -43,7 +43,7 @@ struct VectorFieldOptions {
   std::size_t dim = 0;          // vector length; 1 to CollectionOptions::kMaxDim
   Metric metric = Metric::kL2;  // distance between vectors
   std::uint32_t m = 16;         // graph degree, as CollectionOptions::m
-  std::uint32_t ef_construction = 128;              // as CollectionOptions::ef_construction
+  std::uint32_t ef_construction = 100;              // as CollectionOptions::ef_construction
   Quantization quantization = Quantization::kSq8;  // as CollectionOptions::quantization
 
   static constexpr std::size_t kMaxFieldNameBytes = 64;
@@ -67,9 +67,8 @@ struct CollectionOptions {
   std::size_t dim = 0;          // vector length; 1 to kMaxDim
   Metric metric = Metric::kL2;  // distance between vectors
   std::uint32_t m = 16;         // graph degree: links per node above level 0 (2m at level 0)
-  std::uint32_t ef_construction = 128;  // candidates an insert chooses its links among; larger =
-                                        // better graph, slower build (README, "Choosing
-                                        // ef_construction")
+  std::uint32_t ef_construction = 100;  // candidate list size while inserting; larger = better
+                                        // graph, slower build (README, "Choosing ef_construction")
   std::uint64_t seed = 42;              // seeds the level of each node, so builds are reproducible
   Quantization quantization = Quantization::kSq8;  // codes the graph walks run on
   std::string vector_name = "default";             // the first vector field's name

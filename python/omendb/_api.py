@@ -103,7 +103,7 @@ class Database:
         dim: Optional[int] = None,
         metric: Optional[str] = None,
         m: int = 16,
-        ef_construction: int = 128,
+        ef_construction: int = 100,
         quantization: Optional[str] = None,
         *,
         vectors: Optional[dict] = None,

@@ -36,7 +36,7 @@ class VectorField:
     dim: int
     metric: str = "l2"
     m: int = 16
-    ef_construction: int = 128
+    ef_construction: int = 100
     quantization: str = DEFAULT_QUANTIZATION
 
     def settings(self, name: str) -> tuple:

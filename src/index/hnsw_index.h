@@ -10,7 +10,6 @@
 // searches, also while the writer runs. A search sees the slots published when it started.
 #pragma once
 
-#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -54,7 +53,7 @@ struct HnswImage {
 
 struct HnswParams {
   std::uint32_t m = 16;                   // links per node above level 0; 2m at level 0
-  std::uint32_t ef_construction = 128;    // candidates an insert chooses its neighbours among
+  std::uint32_t ef_construction = 100;    // candidate list size while inserting
   std::uint64_t seed = 42;                // seeds each node's level (a function of seed and slot)
   std::size_t exact_search_below = 2048;  // searches of fewer slots scan them all instead
   Quantization quantization = Quantization::kNone;  // kSq8: walks run on 8-bit codes
@@ -206,12 +205,9 @@ class HnswIndex {
   template <class Scorer>
   Neighbor greedy_descend(const Scorer& scorer, Neighbor start, int from_level, int to_level,
                           std::uint32_t limit, Workspace& ws) const;
-  // Best-first search of `level` from `start` with candidate list `ef` into ws.candidates. With
-  // `scored`, also lists every node it computed a distance to, `start` first, each once.
   template <class Scorer>
   void search_level(const Scorer& scorer, Neighbor start, int level, std::size_t ef,
-                    std::uint32_t limit, Workspace& ws,
-                    std::vector<Neighbor>* scored = nullptr) const;
+                    std::uint32_t limit, Workspace& ws) const;
 
   // --- hnsw_search.cpp
   void search_prepared(const float* query, std::size_t k, std::size_t ef, bool exact, Workspace& ws,
@@ -232,27 +228,12 @@ class HnswIndex {
 
   // --- hnsw_insert.cpp
   void insert(std::uint32_t slot, std::uint32_t limit, Workspace& ws);
-  // The candidates for `slot`'s neighbours on `level` into ws.sorted, nearest first: the nearest
-  // ef_construction of every node a search of the level from `nearest` (candidate list
-  // construction_beam()) scored, with exact distances, or code distances when quantized. Returns
-  // the nearest candidate, or `nearest` when none was found.
+  // The candidates for `slot`'s neighbours on `level` into ws.sorted, nearest first: a search of
+  // the level from `nearest`, with exact distances, or code distances when quantized. Returns the
+  // nearest candidate, or `nearest` when none was found.
   Neighbor find_candidates(std::uint32_t slot, Neighbor nearest, int level, std::uint32_t limit,
                            Workspace& ws) const;
   int random_level(std::uint32_t slot) const noexcept;
-  // The candidate list of an insert's search. Its neighbours are chosen among the nearest
-  // ef_construction of all the nodes the search scored, as Vamana prunes among all it visited, not
-  // only among the candidate list, so the list can be much shorter than ef_construction: the
-  // choice needs many candidates in many directions (its long links), not an exact ranking of
-  // the farther ones. Clustered 100,000 x 128, sq8, mean of 3 seeds: a list of 24 with 128 to
-  // choose from matched the recall@10 of a list of 100 choosing among its 100 at every ef from 10
-  // to 64 (0.955 at ef=16), with 25% fewer distances per insert; choosing among only the list's
-  // own 24 lost 0.01 at ef=16. Never shorter than m (the links chosen), nor longer than
-  // ef_construction.
-  std::size_t construction_beam() const noexcept {
-    const std::size_t floor = std::max<std::size_t>(24, params_.m);
-    return std::max<std::size_t>(params_.ef_construction / 5,
-                                 std::min<std::size_t>(params_.ef_construction, floor));
-  }
   // The slack of the neighbour heuristic (choose_diverse in hnsw_insert.cpp). A node choosing its
   // own neighbours (an insert, a relink) uses kNewNodeSlack for l2 and cosine, whose distances are
   // non-negative (squared Euclidean, or proportional to it on unit vectors), and the strict rule

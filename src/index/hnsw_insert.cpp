@@ -174,18 +174,15 @@ Neighbor HnswIndex::find_candidates(std::uint32_t slot, Neighbor nearest, int le
     // Walk on the codes (ws.code_query holds this row); choose_neighbors compares code distances.
     const CodeScorer scorer(*codes_, ws.code_query);
     search_level(scorer, {scorer.distance(nearest.slot), nearest.slot}, level,
-                 construction_beam(), limit, ws, &ws.scored);
+                 params_.ef_construction, limit, ws);
   } else {
-    search_level(exact_scorer(vectors_.row(slot)), nearest, level, construction_beam(), limit, ws,
-                 &ws.scored);
+    search_level(exact_scorer(vectors_.row(slot)), nearest, level, params_.ef_construction, limit,
+                 ws);
   }
-  std::erase_if(ws.scored, [this, slot](const Neighbor& neighbor) {
+  ws.candidates.nearest(params_.ef_construction, ws.sorted);
+  std::erase_if(ws.sorted, [this, slot](const Neighbor& neighbor) {
     return neighbor.slot == slot || is_deleted(neighbor.slot);  // never link to a deleted node
   });
-  const std::size_t count = std::min<std::size_t>(params_.ef_construction, ws.scored.size());
-  std::partial_sort(ws.scored.begin(), ws.scored.begin() + static_cast<std::ptrdiff_t>(count),
-                    ws.scored.end());
-  ws.sorted.assign(ws.scored.begin(), ws.scored.begin() + static_cast<std::ptrdiff_t>(count));
   return ws.sorted.empty() ? nearest : ws.sorted.front();
 }
 

@@ -32,13 +32,11 @@ Neighbor HnswIndex::greedy_descend(const Scorer& scorer, Neighbor start, int fro
 
 template <class Scorer>
 void HnswIndex::search_level(const Scorer& scorer, Neighbor start, int level, std::size_t ef,
-                             std::uint32_t limit, Workspace& ws,
-                             std::vector<Neighbor>* scored) const {
+                             std::uint32_t limit, Workspace& ws) const {
   ws.visited.clear(limit);
   ws.candidates.reset(ef);
   ws.visited.insert(start.slot);
   ws.candidates.insert(start);
-  if (scored != nullptr) scored->assign(1, start);
 
   Neighbor nearest;
   while (ws.candidates.expand_next(nearest)) {
@@ -56,7 +54,6 @@ void HnswIndex::search_level(const Scorer& scorer, Neighbor start, int level, st
     for (std::uint32_t i = 0; i < fresh; ++i) {
       const std::uint32_t slot = ws.unvisited[i];
       const float distance = scorer.distance(slot);
-      if (scored != nullptr) scored->push_back({distance, slot});
       if (distance < ws.candidates.threshold()) {
         // It may be expanded later: start loading its neighbour list.
         graph_.prefetch_level0(slot);

@@ -22,7 +22,6 @@ struct Workspace {
   std::vector<std::uint32_t> links;      // a copied neighbour list
   std::vector<std::uint32_t> unvisited;  // the not yet visited part of it
   std::vector<Neighbor> sorted;          // results, nearest first
-  std::vector<Neighbor> scored;          // every node an insert's search scored
   std::vector<Neighbor> selected;        // neighbours chosen by the heuristic
   std::vector<std::vector<Neighbor>> selected_by_level;  // an insert's choice on each level
   std::vector<Neighbor> pruned;          // a full list plus a new link, nearest first

@@ -54,7 +54,7 @@ def test_existing_collection_keeps_its_build_options(db):
     """Different m / ef_construction on an existing collection return it unchanged."""
     db.collection("docs", dim=3, m=16)
     kept = db.collection("docs", dim=3, m=4, ef_construction=10)
-    assert (kept.dim, kept.m, kept.ef_construction) == (3, 16, 128)
+    assert (kept.dim, kept.m, kept.ef_construction) == (3, 16, 100)
 
 
 def test_missing_collection_without_dim_raises_not_found(db):

@@ -52,7 +52,7 @@ def test_results_are_well_formed(smoke):
     record = smoke["record"]
     for key in ("env", "params", "profile", "systems", "caps", "datasets", "raw", "summary", "wall_s", "command"):
         assert key in record
-    assert record["params"]["M"] == 16 and record["params"]["ef_construction"] == 128
+    assert record["params"]["M"] == 16 and record["params"]["ef_construction"] == 100
     assert record["env"]["cores"] >= 1 and record["env"]["versions"]["omendb"]
     ran = systems_run(record)
     assert {"omendb", "omendb-sq8", "omendb-disk"} <= set(ran)

@@ -165,9 +165,9 @@ def test_info_reports_collections_settings_and_files(db_path):
     report = as_json(run("info", db_path, "--json"))
     assert report["collections"] == [
         {"name": "docs", "count": 300, "dim": DIM, "metric": "l2", "quantization": "sq8", "m": 16,
-         "ef_construction": 128},
+         "ef_construction": 100},
         {"name": "quantized", "count": 1, "dim": 4, "metric": "ip", "quantization": "sq8", "m": 16,
-         "ef_construction": 128},
+         "ef_construction": 100},
     ]
     on_disk = {p.relative_to(db_path).as_posix(): p.stat().st_size for p in db_path.rglob("*") if p.is_file()}
     assert {f["path"]: f["bytes"] for f in report["files"]} == on_disk

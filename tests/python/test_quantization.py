@@ -51,29 +51,24 @@ def test_option_defaults_names_and_errors(db):
 def test_hits_carry_exact_float_distances_and_find_the_neighbours(db, vectors, rng, metric):
     """Recall@10 at ef=64 as high as the float mode's (within 0.03), and at least 0.95 where the
     float graph reaches it: HNSW's inner-product graph on unnormalised clustered data reaches only
-    about 0.69 in both modes. 1,000 queries: about 2% of them land in a cluster the search cannot
-    leave and miss all ten, so the 30 this test once used measured the draw as much as the graph
-    (builds differing only in their level seed scored 0.92 to 0.97). On these 24-d clusters with
-    queries between them, cosine reaches about 0.93 with the default ef_construction (128), 0.955
-    with 200 and 0.963 with 256, in both modes."""
+    about 0.73 in both modes. ef_construction=200: on this 24-d data with queries between the
+    clusters, the default of 100 reaches about 0.90 (cosine) in both modes."""
     recalls = {}
-    queries = rng.standard_normal((1000, DIM)).astype(np.float32) * 4
-    truth = [set(exact_top(vectors, query, 10, metric)[0].tolist()) for query in queries]
+    queries = rng.standard_normal((30, DIM)).astype(np.float32) * 4
     for quantization in ("none", "sq8"):
-        col = db.collection(quantization, dim=DIM, metric=metric, ef_construction=256,
+        col = db.collection(quantization, dim=DIM, metric=metric, ef_construction=200,
                             quantization=quantization)
         col.add(ids=[str(i) for i in range(N)], vectors=vectors)
         found = 0
-        for query, rows in zip(queries, truth):
+        for query in queries:
             hits = col.search(query, k=10, ef=64)
-            found += len({int(h.id) for h in hits} & rows)
-            # The distance of each hit is the float distance, not the code's.
-            order, sorted_exact = exact_top(vectors[[int(h.id) for h in hits]], query, 10, metric)
-            exact = np.empty(len(hits))
-            exact[order] = sorted_exact
-            assert [h.distance for h in hits] == pytest.approx(exact, rel=1e-4, abs=1e-4)
+            rows, _ = exact_top(vectors, query, 10, metric)
+            found += len({int(h.id) for h in hits} & set(rows.tolist()))
+            for hit in hits:  # the distance of each hit is the float distance, not the code's
+                _, exact = exact_top(vectors[int(hit.id)][None, :], query, 1, metric)
+                assert hit.distance == pytest.approx(exact[0], rel=1e-4, abs=1e-4)
             assert [h.distance for h in hits] == sorted(h.distance for h in hits)
-        recalls[quantization] = found / (10 * len(queries))
+        recalls[quantization] = found / 300
     assert recalls["sq8"] >= recalls["none"] - 0.03, recalls
     if metric != "ip":
         assert recalls["sq8"] >= 0.95, recalls

@@ -40,7 +40,7 @@ def test_json_endpoints_do_what_the_client_does(server, http):
     """Every endpoint answers plain JSON requests: create, add, upsert, get, count, search,
     search_batch (padding as null), delete, compact, checkpoint, drop."""
     assert http.post("/v1/collections", json={"name": "docs", "dim": 2, "metric": "l2"}).json() == {
-        "name": "docs", "dim": 2, "metric": "l2", "quantization": "sq8", "m": 16, "ef_construction": 128,
+        "name": "docs", "dim": 2, "metric": "l2", "quantization": "sq8", "m": 16, "ef_construction": 100,
         "text": None, "size": 0}
     base = "/v1/collections/docs/"
     assert http.post(base + "add", json={"ids": ["a", "b"], "vectors": [[0, 0], [1, 1]],

@@ -55,9 +55,9 @@ from .options import (
 @click.option(
     "--ef-construction",
     type=click.IntRange(min=1),
-    default=128,
+    default=100,
     show_default=True,
-    help="New collection: how many candidates each insert chooses its links among.",
+    help="New collection: build-time candidate list size.",
 )
 @batch_size_option
 @quiet_option

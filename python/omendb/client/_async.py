@@ -131,7 +131,7 @@ class AsyncDatabase:
         return await self._transport.send(call)
 
     async def collection(self, name: str, dim: Optional[int] = None, metric: Optional[str] = None, m: int = 16,
-                         ef_construction: int = 128, quantization: Optional[str] = None, *,
+                         ef_construction: int = 100, quantization: Optional[str] = None, *,
                          text: Any = None) -> AsyncCollection:
         """As ``Database.collection``: get the collection, creating it when dim is given (one round
         trip; the server runs the embedded checks). text: as there (True or an omendb.TextField)."""

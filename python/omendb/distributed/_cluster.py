@@ -71,7 +71,7 @@ class Database:
         shards: int = 1,
         replicas: int = 0,
         m: int = 16,
-        ef_construction: int = 128,
+        ef_construction: int = 100,
         quantization: str = DEFAULT_QUANTIZATION,
         sync: str = "full",
         cpus_per_shard: float = 1,

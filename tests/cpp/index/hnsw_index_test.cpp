@@ -194,10 +194,9 @@ TEST(HnswIndex, IncrementalBatchesKeepRecall) {
 
 TEST(HnswIndex, InsertLinksTowardsAFartherClusterToo) {
   // Two tight clusters on a line, 40 points each: B around (-3, 0), then A around (1, 0); then a
-  // node X at the origin. X's 24 nearest, the whole candidate list of its search, are all in A,
-  // where the nearest one shadows the rest; the B nodes its search scored and dropped from the
-  // list are still among the nearest ef_construction it chooses from, and the nearest of them is
-  // in another direction, so X links to both clusters.
+  // node X at the origin. All of X's nearest are in A, where the nearest one shadows the rest;
+  // the nearest B node lies in another direction, so the neighbour choice must keep it as well
+  // (a choice among only X's 24 nearest would link X to A alone).
   const std::size_t dim = 2;
   std::vector<float> rows;
   for (const float centre : {-3.0f, 1.0f}) {
