@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "index/insert_order.h"
 #include "util/thread_pool.h"
 
 namespace omendb {
@@ -56,6 +57,13 @@ void HnswIndex::link(std::uint32_t first, std::size_t count, ThreadPool& pool) {
   }
   if (slots.empty()) return;
   const auto limit = static_cast<std::uint32_t>(size());
+  const std::size_t walked_bytes_per_node =
+      (codes_ ? space_.dim() : space_.dim() * sizeof(float)) +
+      (graph_.max_degree(0) + 1) * sizeof(std::uint32_t);
+  if (slots.size() >= kLocalityMinBatch &&
+      limit * walked_bytes_per_node > params_.locality_order_min_bytes) {
+    order_for_locality(slots, space_, vectors_, pool);
+  }
   std::size_t start = 0;
   // The first node of an empty graph becomes its entry point; the rest can then go in parallel.
   if (load_entry().level < 0) {

@@ -57,6 +57,12 @@ struct HnswParams {
   std::uint64_t seed = 42;                // seeds each node's level (a function of seed and slot)
   std::size_t exact_search_below = 2048;  // searches of fewer slots scan them all instead
   Quantization quantization = Quantization::kNone;  // kSq8: walks run on 8-bit codes
+  // A batch of at least kLocalityMinBatch rows linked into a graph whose walked data (the codes,
+  // or the floats, and the level-0 lists) exceeds this many bytes is inserted in an order with
+  // locality (order_for_locality in index/insert_order.h). Clustered 1,000,000 x 128, sq8, 2
+  // threads: 1.36x the build speed, recall@10 at ef=64 0.985 against 0.977; at 100,000 x 768
+  // (90 MB) 1.2-1.4x, but 0.009 less recall@10 at ef=16, so the threshold lies above it.
+  std::size_t locality_order_min_bytes = std::size_t{128} << 20;
 };
 
 class HnswIndex {
@@ -75,9 +81,10 @@ class HnswIndex {
   // Makes slots [0, new_size) visible to searches. Writer only; new_size covers written rows only.
   void publish(std::size_t new_size) noexcept;
   // Links slots [first, first + count) into the graph, spread over `pool`; a slot deleted already
-  // (a field its record lacks) gets an empty level-0 node and stays out of every list. Writer
-  // only; the slots must be published. Cost: O(count * ef_construction * log(size)) distance
-  // computations.
+  // (a field its record lacks) gets an empty level-0 node and stays out of every list. A large
+  // batch into a large graph goes in an order with locality (HnswParams::locality_order_min_bytes).
+  // Writer only; the slots must be published. Cost: O(count * ef_construction * log(size))
+  // distance computations.
   void link(std::uint32_t first, std::size_t count, ThreadPool& pool);
 
   // Slots visible and not deleted. Cost: two atomic loads.

@@ -14,36 +14,13 @@
 #include <random>
 
 #include "index/hnsw_index.h"
+#include "support/graph_checks.h"
 #include "util/thread_pool.h"
 
 namespace omendb {
 namespace {
 
 constexpr std::size_t kDim = 16;
-
-// How many live nodes a walk along level-0 links from the entry point misses.
-std::size_t unreachable_nodes(const HnswIndex& index) {
-  const auto size = static_cast<std::uint32_t>(index.size());
-  const HnswGraph& graph = index.graph();
-  std::vector<std::uint32_t> links(graph.max_degree(0));
-  std::vector<std::uint8_t> seen(size, 0);
-  std::vector<std::uint32_t> stack{index.entry_point().first};
-  seen[stack.front()] = 1;
-  while (!stack.empty()) {
-    const std::uint32_t node = stack.back();
-    stack.pop_back();
-    const std::uint32_t count = graph.copy_neighbors(node, 0, links.data());
-    for (std::uint32_t i = 0; i < count; ++i) {
-      if (!seen[links[i]]) {
-        seen[links[i]] = 1;
-        stack.push_back(links[i]);
-      }
-    }
-  }
-  std::size_t missed = 0;
-  for (std::uint32_t node = 0; node < size; ++node) missed += !index.is_deleted(node) && !seen[node];
-  return missed;
-}
 
 // How many live nodes a graph search for their own vector (ef=500) does not return first.
 std::size_t nodes_not_found(const HnswIndex& index) {
@@ -126,7 +103,7 @@ TEST(HnswChurn, EveryLiveNodeStaysReachableAndFindable) {
     Churn churn(seed);
     churn.run(120);
     churn.index().reconnect_weak(churn.pool());
-    EXPECT_EQ(unreachable_nodes(churn.index()), 0u) << "seed " << seed;
+    EXPECT_EQ(testing::unreachable_nodes(churn.index()), 0u) << "seed " << seed;
     EXPECT_EQ(nodes_not_found(churn.index()), 0u) << "seed " << seed;
   }
 }

@@ -7,11 +7,12 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <queue>
 #include <set>
 #include <thread>
 
 #include "index/flat_search.h"
+#include "index/insert_order.h"
+#include "support/graph_checks.h"
 #include "support/test_data.h"
 #include "util/thread_pool.h"
 
@@ -158,24 +159,7 @@ TEST(HnswIndex, GraphInvariantsHoldAfterParallelBuild) {
   const auto [entry, top_level] = index->entry_point();
   ASSERT_GE(top_level, 1);
   EXPECT_EQ(graph.level(entry), top_level);
-  std::vector<bool> seen(n, false);
-  std::queue<std::uint32_t> frontier;
-  frontier.push(entry);
-  seen[entry] = true;
-  std::size_t reached = 1;
-  while (!frontier.empty()) {
-    const std::uint32_t node = frontier.front();
-    frontier.pop();
-    const std::uint32_t count = graph.copy_neighbors(node, 0, links.data());
-    for (std::uint32_t i = 0; i < count; ++i) {
-      if (!seen[links[i]]) {
-        seen[links[i]] = true;
-        ++reached;
-        frontier.push(links[i]);
-      }
-    }
-  }
-  EXPECT_GE(static_cast<double>(reached), 0.999 * n);
+  EXPECT_LE(static_cast<double>(testing::unreachable_nodes(*index)), 0.001 * n);
 }
 
 TEST(HnswIndex, IncrementalBatchesKeepRecall) {
@@ -190,6 +174,31 @@ TEST(HnswIndex, IncrementalBatchesKeepRecall) {
     index.link(static_cast<std::uint32_t>(first), 1000, pool);
   }
   EXPECT_GE(recall(index, queries, dim, 10, 64), 0.97);
+}
+
+TEST(HnswIndex, BatchesInsertedInLocalityOrderKeepRecallAndReachEveryNode) {
+  // Two batches above kLocalityMinBatch with the size threshold at 0: both go in locality order,
+  // the second into a graph that holds the first.
+  const std::size_t dim = 32;
+  const std::size_t batch = kLocalityMinBatch + 100;
+  auto rows = testing::clustered_vectors(2 * batch + 200, dim, 40, 8);
+  const auto queries = tail_rows(rows, 2 * batch, dim);
+  rows.resize(2 * batch * dim);
+  for (const Quantization quantization : {Quantization::kNone, Quantization::kSq8}) {
+    ThreadPool pool(2);
+    HnswParams params = params_with(0);
+    params.quantization = quantization;
+    params.locality_order_min_bytes = 0;
+    HnswIndex index(Metric::kL2, dim, params);
+    for (std::size_t first = 0; first < 2 * batch; first += batch) {
+      index.write_rows({rows.data() + first * dim, batch * dim}, batch);
+      index.publish(first + batch);
+      index.link(static_cast<std::uint32_t>(first), batch, pool);
+    }
+    EXPECT_GE(recall(index, queries, dim, 10, 64), 0.97);
+    EXPECT_GE(recall(index, queries, dim, 10, 200), 0.99);
+    EXPECT_LE(static_cast<double>(testing::unreachable_nodes(index)), 0.001 * index.size());
+  }
 }
 
 TEST(HnswIndex, InsertLinksTowardsAFartherClusterToo) {
