@@ -90,6 +90,9 @@ class HnswGraph {
     prefetch_bytes(level0_.row(node), level0_.row_bytes());
   }
 
+  // Bytes of one node's level-0 record in memory (100 at m=16, before the top arena).
+  std::size_t level0_record_bytes() const noexcept { return level0_.row_bytes(); }
+
   // Words (u32) of a level-0 record as snapshots store it (restore_level0, HnswIndex::save_graph):
   // the count, then room for 2m ids of 4 bytes.
   std::size_t saved_level0_record_words() const noexcept { return 1 + 2 * std::size_t{m_}; }

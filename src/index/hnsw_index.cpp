@@ -58,8 +58,7 @@ void HnswIndex::link(std::uint32_t first, std::size_t count, ThreadPool& pool) {
   if (slots.empty()) return;
   const auto limit = static_cast<std::uint32_t>(size());
   const std::size_t walked_bytes_per_node =
-      (codes_ ? space_.dim() : space_.dim() * sizeof(float)) +
-      (graph_.max_degree(0) + 1) * sizeof(std::uint32_t);
+      (codes_ ? codes_->row_bytes() : space_.dim() * sizeof(float)) + graph_.level0_record_bytes();
   if (slots.size() >= kLocalityMinBatch &&
       limit * walked_bytes_per_node > params_.locality_order_min_bytes) {
     order_for_locality(slots, space_, vectors_, pool);

@@ -61,7 +61,7 @@ struct HnswParams {
   // or the floats, and the level-0 lists) exceeds this many bytes is inserted in an order with
   // locality (order_for_locality in index/insert_order.h). Clustered 1,000,000 x 128, sq8, 2
   // threads: 1.67x the build speed, recall@10 at ef=64 0.981 against 0.978; at 100,000 x 768
-  // (90 MB) 1.2-1.4x, but 0.009 less recall@10 at ef=16, so the threshold lies above it.
+  // (84 MiB walked) 1.2-1.4x, but 0.009 less recall@10 at ef=16: the threshold lies above it.
   std::size_t locality_order_min_bytes = std::size_t{128} << 20;
 };
 
@@ -82,9 +82,9 @@ class HnswIndex {
   void publish(std::size_t new_size) noexcept;
   // Links slots [first, first + count) into the graph, spread over `pool`; a slot deleted already
   // (a field its record lacks) gets an empty level-0 node and stays out of every list. A large
-  // batch into a large graph goes in an order with locality (HnswParams::locality_order_min_bytes).
-  // Writer only; the slots must be published. Cost: O(count * ef_construction * log(size))
-  // distance computations.
+  // batch into a large graph goes in an order with locality
+  // (HnswParams::locality_order_min_bytes). Writer only; the slots must be published. Cost:
+  // O(count * ef_construction * log(size)) distance computations.
   void link(std::uint32_t first, std::size_t count, ThreadPool& pool);
 
   // Slots visible and not deleted. Cost: two atomic loads.

@@ -29,7 +29,9 @@ inline std::size_t unreachable_nodes(const HnswIndex& index) {
     }
   }
   std::size_t missed = 0;
-  for (std::uint32_t node = 0; node < size; ++node) missed += !index.is_deleted(node) && !seen[node];
+  for (std::uint32_t node = 0; node < size; ++node) {
+    missed += !index.is_deleted(node) && !seen[node];
+  }
   return missed;
 }
 
