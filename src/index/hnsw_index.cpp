@@ -59,8 +59,10 @@ void HnswIndex::link(std::uint32_t first, std::size_t count, ThreadPool& pool) {
   const auto limit = static_cast<std::uint32_t>(size());
   const std::size_t walked_bytes_per_node =
       (codes_ ? codes_->row_bytes() : space_.dim() * sizeof(float)) + graph_.level0_record_bytes();
+  const std::size_t linked_before_regions = first + slots.size() / kLocalitySampleStride;
   if (slots.size() >= kLocalityMinBatch &&
-      limit * walked_bytes_per_node > params_.locality_order_min_bytes) {
+      limit * walked_bytes_per_node > params_.locality_order_min_bytes &&
+      linked_before_regions >= params_.locality_order_min_linked) {
     order_for_locality(slots, space_, vectors_, pool);
   }
   std::size_t start = 0;

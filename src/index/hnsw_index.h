@@ -58,11 +58,17 @@ struct HnswParams {
   std::size_t exact_search_below = 2048;  // searches of fewer slots scan them all instead
   Quantization quantization = Quantization::kNone;  // kSq8: walks run on 8-bit codes
   // A batch of at least kLocalityMinBatch rows linked into a graph whose walked data (the codes,
-  // or the floats, and the level-0 lists) exceeds this many bytes is inserted in an order with
-  // locality (order_for_locality in index/insert_order.h). Clustered 1,000,000 x 128, sq8, 2
-  // threads: 1.67x the build speed, recall@10 at ef=64 0.981 against 0.978; at 100,000 x 768
-  // (84 MiB walked) 1.2-1.4x, but 0.009 less recall@10 at ef=16: the threshold lies above it.
+  // or the floats, and the level-0 lists) exceeds locality_order_min_bytes is inserted in an
+  // order with locality (order_for_locality in index/insert_order.h), if the rows linked before
+  // its regions (the graph before the batch and the batch's sample) number at least
+  // locality_order_min_linked. Clustered 1,000,000 x 128 from scratch (50,000 linked first), sq8,
+  // 2 threads: 1.67x the build speed, recall@10 at ef=64 0.981 against 0.978. At 100,000 x 768
+  // (84 MiB walked in sq8, 317 MiB in the float mode; 5,000 linked first, 20 a region) it built
+  // 1.2-1.4x faster but lost recall: 0.009 at ef=16 in sq8, and in the float mode 0.992 against
+  // 0.998 at ef=64 (suite, 2026-12-04). The row threshold, 100 a region, lies between the two
+  // sizes measured.
   std::size_t locality_order_min_bytes = std::size_t{128} << 20;
+  std::size_t locality_order_min_linked = 25'600;
 };
 
 class HnswIndex {

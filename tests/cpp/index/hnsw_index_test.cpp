@@ -177,7 +177,7 @@ TEST(HnswIndex, IncrementalBatchesKeepRecall) {
 }
 
 TEST(HnswIndex, BatchesInsertedInLocalityOrderKeepRecallAndReachEveryNode) {
-  // Two batches above kLocalityMinBatch with the size threshold at 0: both go in locality order,
+  // Two batches above kLocalityMinBatch with the thresholds at 0: both go in locality order,
   // the second into a graph that holds the first.
   const std::size_t dim = 32;
   const std::size_t batch = kLocalityMinBatch + 100;
@@ -189,6 +189,7 @@ TEST(HnswIndex, BatchesInsertedInLocalityOrderKeepRecallAndReachEveryNode) {
     HnswParams params = params_with(0);
     params.quantization = quantization;
     params.locality_order_min_bytes = 0;
+    params.locality_order_min_linked = 0;
     HnswIndex index(Metric::kL2, dim, params);
     for (std::size_t first = 0; first < 2 * batch; first += batch) {
       index.write_rows({rows.data() + first * dim, batch * dim}, batch);
