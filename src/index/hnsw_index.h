@@ -88,8 +88,8 @@ class HnswIndex {
   void publish(std::size_t new_size) noexcept;
   // Links slots [first, first + count) into the graph, spread over `pool`; a slot deleted already
   // (a field its record lacks) gets an empty level-0 node and stays out of every list. A large
-  // batch into a large graph goes in an order with locality
-  // (HnswParams::locality_order_min_bytes). Writer only; the slots must be published. Cost:
+  // batch into a large graph goes in an order with locality (HnswParams::locality_order_min_bytes
+  // and locality_order_min_linked). Writer only; the slots must be published. Cost:
   // O(count * ef_construction * log(size)) distance computations.
   void link(std::uint32_t first, std::size_t count, ThreadPool& pool);
 
